@@ -1,0 +1,28 @@
+/**
+ * Networking for the arbiter: bind-address parsing, listening sockets Bun does not poll,
+ * and systemd socket activation / notification.
+ */
+export {
+  BindError,
+  DEFAULT_PORT,
+  describeBind,
+  formatBind,
+  isIpLiteral,
+  parseBind,
+  resolveBind,
+  type BindAddress,
+} from "./bind-address.ts";
+export {
+  adoptListenSocket,
+  closeFd,
+  openListenSocket,
+  removeStaleSocket,
+  setCloexec,
+  setNonBlocking,
+  socketInfo,
+  socketInfoToBind,
+  type ListenSocketOptions,
+  type SocketInfo,
+} from "./listen-socket.ts";
+export { listenFds, SD_LISTEN_FDS_START, sdNotify } from "./systemd.ts";
+export { SyscallError } from "../os/_libc.ts";
