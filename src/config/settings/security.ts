@@ -1,0 +1,56 @@
+/** @module Settings of the "Security" section (the HTTP parser's limits). */
+import { defineSetting } from "../setting.ts";
+import * as v from "../validators.ts";
+
+const REUSE_PORT_NOTE =
+  "Enforced exactly by bunicorn's own HTTP engine (shared-socket mode). Bun.serve (reuse-port mode) has fixed limits (16 KiB head, 198 headers): setting a non-default value selects shared-socket mode.";
+
+export const securitySettings = [
+  defineSetting({
+    name: "limit_request_line",
+    section: "Security",
+    cli: ["--limit-request-line"],
+    meta: "INT",
+    default: () => 4094,
+    validate: v.intRange(0, 8190),
+    scope: "worker",
+    support: "translated",
+    bunNote: REUSE_PORT_NOTE,
+    description: `The maximum size of HTTP request line in bytes.
+
+This parameter is used to limit the allowed size of a client's HTTP request-line. Since the
+request-line consists of the HTTP method, URI, and protocol version, this directive places a
+restriction on the length of a request-URI allowed for a request on the server. Value is a number
+from 0 (unlimited) to 8190.`,
+  }),
+  defineSetting({
+    name: "limit_request_fields",
+    section: "Security",
+    cli: ["--limit-request-fields"],
+    meta: "INT",
+    default: () => 100,
+    validate: v.intRange(0, 32768),
+    scope: "worker",
+    support: "translated",
+    bunNote: REUSE_PORT_NOTE,
+    description: `Limit the number of HTTP headers fields in a request.
+
+This parameter is used to limit the number of headers in a request to prevent DDOS attack. Used
+with the \`limit_request_field_size\` it allows more safety. By default this value is 100 and can't
+be larger than 32768.`,
+  }),
+  defineSetting({
+    name: "limit_request_field_size",
+    section: "Security",
+    cli: ["--limit-request-field_size"],
+    meta: "INT",
+    default: () => 8190,
+    validate: v.posInt,
+    scope: "worker",
+    support: "translated",
+    bunNote: REUSE_PORT_NOTE,
+    description: `Limit the allowed size of an HTTP request header field.
+
+Value is a positive number or 0. Setting it to 0 will allow unlimited header field sizes.`,
+  }),
+] as const;

@@ -1,0 +1,390 @@
+/** @module Settings of the "Server Mechanics" section. */
+import { ConfigError, defineSetting } from "../setting.ts";
+import * as v from "../validators.ts";
+
+/** Gunicorn's default `secure_scheme_headers`. */
+export const DEFAULT_SECURE_SCHEME_HEADERS: Record<string, string> = {
+  "X-FORWARDED-PROTOCOL": "ssl",
+  "X-FORWARDED-PROTO": "https",
+  "X-FORWARDED-SSL": "on",
+};
+
+export const serverMechanicsSettings = [
+  defineSetting({
+    name: "preload_app",
+    section: "Server Mechanics",
+    cli: ["--preload"],
+    action: "store_true",
+    default: () => false,
+    validate: v.bool,
+    scope: "arbiter",
+    support: "translated",
+    bunNote:
+      "Bun has no `fork`, so there is no copy-on-write sharing: the arbiter imports the app once at start to fail fast on a broken app (exit 4) before any worker is spawned, and each worker still imports it. No RAM is saved.",
+    description: `Load application code before the worker processes are started.
+
+With Gunicorn this saves RAM through copy-on-write; on Bun it validates the app in the arbiter
+before workers start, so a broken app stops the server at once.`,
+  }),
+  defineSetting({
+    name: "sendfile",
+    section: "Server Mechanics",
+    cli: ["--no-sendfile"],
+    action: "store_false",
+    default: () => (process.env.SENDFILE === undefined ? null : v.bool(process.env.SENDFILE, "SENDFILE")) as boolean | null,
+    defaultDoc: "`null` (the `SENDFILE` environment variable, else enabled)",
+    validate: v.optionalBool,
+    scope: "worker",
+    support: "translated",
+    bunNote: "Static files returned as `Bun.file(...)` go out with `sendfile(2)`; when disabled, the file is streamed through user space instead.",
+    description: `Disables the use of \`sendfile()\`.
+
+If not set, the value of the \`SENDFILE\` environment variable is used to enable or disable its
+usage.`,
+  }),
+  defineSetting({
+    name: "reuse_port",
+    section: "Server Mechanics",
+    cli: ["--reuse-port"],
+    cliNegative: ["--no-reuse-port"],
+    action: "store_true",
+    default: () => null as boolean | null,
+    defaultDoc: "`null` (automatic: reuse-port mode for TCP binds)",
+    validate: v.optionalBool,
+    scope: "arbiter",
+    support: "translated",
+    bunNote:
+      "Chooses the listening mode. `true`: every worker binds its own `SO_REUSEPORT` socket and serves it with Bun.serve (TCP only). `false` (`--no-reuse-port`): the arbiter owns the sockets and workers serve them with bunicorn's HTTP engine. Unset: reuse-port for TCP unless a shared-socket-only feature is asked for (unix/fd binds, PROXY protocol, non-default parser limits).",
+    description: "Set the `SO_REUSEPORT` flag on the listening socket.",
+  }),
+  defineSetting({
+    name: "chdir",
+    section: "Server Mechanics",
+    cli: ["--chdir"],
+    meta: "DIR",
+    default: () => process.cwd(),
+    defaultDoc: "`'.'`",
+    validate: v.existingDir,
+    scope: "both",
+    support: "supported",
+    description: "Change directory to specified directory before loading apps.",
+  }),
+  defineSetting({
+    name: "daemon",
+    section: "Server Mechanics",
+    cli: ["-D", "--daemon"],
+    action: "store_true",
+    default: () => false,
+    validate: v.bool,
+    scope: "arbiter",
+    support: "translated",
+    bunNote: "The launcher re-spawns itself detached (`setsid`, stdio on /dev/null) and exits, since Bun has no `fork`.",
+    description: `Daemonize the bunicorn process.
+
+Detaches the server from the controlling terminal and enters the background.`,
+  }),
+  defineSetting({
+    name: "raw_env",
+    section: "Server Mechanics",
+    cli: ["-e", "--env"],
+    meta: "ENV",
+    action: "append",
+    default: () => [] as string[],
+    validate: (x, name) => {
+      const list = v.stringList(x, name);
+      for (const item of list) {
+        if (!/^[^=]+=/.test(item)) throw new ConfigError(`Invalid value for ${name}: ${JSON.stringify(item)} (expected KEY=VALUE)`);
+      }
+      return list;
+    },
+    scope: "both",
+    support: "supported",
+    description: `Set environment variables in the execution environment.
+
+Should be a list of strings in the \`key=value\` format. For example on the command line
+\`bunicorn -b 127.0.0.1:8000 --env FOO=1 app.ts\`, or in the configuration file
+\`export const raw_env = ["FOO=1"]\`.`,
+  }),
+  defineSetting({
+    name: "pidfile",
+    section: "Server Mechanics",
+    cli: ["-p", "--pid"],
+    meta: "FILE",
+    default: () => null as string | null,
+    validate: v.optionalPath,
+    scope: "arbiter",
+    support: "supported",
+    description: "A filename to use for the PID file.\n\nIf not set, no PID file will be written.",
+  }),
+  defineSetting({
+    name: "worker_tmp_dir",
+    section: "Server Mechanics",
+    cli: ["--worker-tmp-dir"],
+    meta: "DIR",
+    default: () => null as string | null,
+    validate: v.optionalDir,
+    scope: "worker",
+    support: "accepted",
+    bunNote:
+      "Workers heartbeat over their IPC channel, not through a temporary file, so no file is written (and nothing can block in `fchmod`). The directory is validated and otherwise unused.",
+    description: "A directory to use for the worker heartbeat temporary file.",
+  }),
+  defineSetting({
+    name: "user",
+    section: "Server Mechanics",
+    cli: ["-u", "--user"],
+    meta: "USER",
+    default: () => null as string | number | null,
+    defaultDoc: "`null` (the arbiter's user)",
+    validate: v.userOrId,
+    scope: "worker",
+    support: "supported",
+    description: `Switch worker processes to run as this user.
+
+A valid user id (as an integer) or the name of a user that can be retrieved from the system's
+user database, or \`null\` to not change the worker process user. Sockets are bound first, then
+workers drop privileges.`,
+  }),
+  defineSetting({
+    name: "group",
+    section: "Server Mechanics",
+    cli: ["-g", "--group"],
+    meta: "GROUP",
+    default: () => null as string | number | null,
+    defaultDoc: "`null` (the arbiter's group)",
+    validate: v.userOrId,
+    scope: "worker",
+    support: "supported",
+    description: `Switch worker process to run as this group.
+
+A valid group id (as an integer) or the name of a group, or \`null\` to not change the worker
+processes group.`,
+  }),
+  defineSetting({
+    name: "umask",
+    section: "Server Mechanics",
+    cli: ["-m", "--umask"],
+    meta: "INT",
+    default: () => 0,
+    validate: v.umask,
+    scope: "both",
+    support: "supported",
+    description: `A bit mask for the file mode on files written by bunicorn.
+
+Note that this affects unix socket permissions. A valid value for \`process.umask()\` or a string
+compatible with Python's \`int(value, 0)\` (\`0\`, \`0xFF\`, \`0022\`, \`0o22\` are valid for
+decimal, hex, and octal representations).`,
+  }),
+  defineSetting({
+    name: "initgroups",
+    section: "Server Mechanics",
+    cli: ["--initgroups"],
+    action: "store_true",
+    default: () => false,
+    validate: v.bool,
+    scope: "worker",
+    support: "supported",
+    description: `If true, set the worker process's group access list with all of the groups of which
+the specified username is a member, plus the specified group id.`,
+  }),
+  defineSetting({
+    name: "tmp_upload_dir",
+    section: "Server Mechanics",
+    default: () => null as string | null,
+    validate: v.optionalDir,
+    scope: "worker",
+    support: "accepted",
+    bunNote: "Request bodies reach the app as a stream (`req.body`); nothing is spooled to disk, so the directory is unused.",
+    description: "Directory to store temporary request data as they are read.",
+  }),
+  defineSetting({
+    name: "secure_scheme_headers",
+    section: "Server Mechanics",
+    default: () => ({ ...DEFAULT_SECURE_SCHEME_HEADERS }),
+    validate: v.stringDict,
+    scope: "worker",
+    support: "translated",
+    bunNote: "When a trusted peer sends a matching header, the app's `req.url` starts with `https://`.",
+    description: `A dictionary containing headers and values that the front-end proxy uses to indicate
+HTTPS requests. If the source IP is permitted by \`forwarded_allow_ips\`, and at least one request
+header matches a key-value pair listed in this dictionary, then bunicorn makes \`req.url\` use the
+\`https\` scheme, so your application can tell that the request is secure.
+
+If the other headers listed in this dictionary are not present in the request, they will be
+ignored, but if the other headers are present and do not match the provided values, then the
+request will fail with a 400.`,
+  }),
+  defineSetting({
+    name: "forwarded_allow_ips",
+    section: "Server Mechanics",
+    cli: ["--forwarded-allow-ips"],
+    meta: "STRING",
+    default: () => v.addressList(process.env.FORWARDED_ALLOW_IPS ?? "127.0.0.1,::1", "FORWARDED_ALLOW_IPS"),
+    defaultDoc: "`'127.0.0.1,::1'` (or `FORWARDED_ALLOW_IPS`)",
+    validate: v.addressList,
+    scope: "worker",
+    support: "supported",
+    description: `Front-end's IPs from which allowed to handle set secure headers (comma separated).
+
+Set to \`*\` to disable checking of front-end IPs. By default, the value of the
+\`FORWARDED_ALLOW_IPS\` environment variable. If it is not defined, the default is
+\`"127.0.0.1,::1"\`. Connections over a UNIX socket are always treated as allowed.`,
+  }),
+  defineSetting({
+    name: "pythonpath",
+    section: "Server Mechanics",
+    cli: ["--pythonpath"],
+    meta: "STRING",
+    default: () => null as string | null,
+    validate: v.notApplicable(v.optionalString, (x) => x === null, "Bun resolves modules from node_modules and tsconfig paths; set NODE_PATH instead"),
+    scope: "both",
+    support: "not-applicable",
+    bunNote: "Bun resolves modules from `node_modules` and tsconfig `paths`; set `NODE_PATH` if you need extra directories.",
+    description: "A comma-separated list of directories to add to the Python path.",
+  }),
+  defineSetting({
+    name: "paste",
+    section: "Server Mechanics",
+    cli: ["--paste", "--paster"],
+    meta: "STRING",
+    default: () => null as string | null,
+    validate: v.notApplicable(v.optionalString, (x) => x === null, "PasteDeploy is a Python library; give the app as APP_MODULE"),
+    scope: "both",
+    support: "not-applicable",
+    bunNote: "PasteDeploy is a Python library; name the app with `APP_MODULE` or the `app` setting.",
+    description: "Load a PasteDeploy config file.",
+  }),
+  defineSetting({
+    name: "proxy_protocol",
+    section: "Server Mechanics",
+    cli: ["--proxy-protocol"],
+    action: "store_true",
+    default: () => false as boolean | "v1" | "v2" | "auto",
+    validate: (x, name) => {
+      if (typeof x === "string" && ["v1", "v2", "auto"].includes(x.trim().toLowerCase())) return x.trim().toLowerCase() as "v1" | "v2" | "auto";
+      if (typeof x === "string" && x.trim().toLowerCase() === "off") return false;
+      return v.bool(x, name);
+    },
+    scope: "worker",
+    support: "translated",
+    bunNote: "Needs bunicorn's own HTTP engine, so it selects shared-socket mode. `true` means `auto` (v1 or v2 detected).",
+    description: `Enable detect PROXY protocol (PROXY mode).
+
+Allow using HTTP and Proxy together. It may be useful for work with stunnel as HTTPS frontend and
+bunicorn as HTTP server, or behind HAProxy. A config file may also give \`"v1"\`, \`"v2"\` or
+\`"auto"\`.`,
+  }),
+  defineSetting({
+    name: "proxy_allow_ips",
+    section: "Server Mechanics",
+    cli: ["--proxy-allow-from"],
+    meta: "STRING",
+    default: () => ["127.0.0.1", "::1"],
+    defaultDoc: "`'127.0.0.1,::1'`",
+    validate: v.addressList,
+    scope: "worker",
+    support: "supported",
+    description: `Front-end's IPs from which allowed accept proxy requests (comma separated).
+
+Set to \`*\` to disable checking of front-end IPs. Connections over a UNIX socket are always
+treated as allowed.`,
+  }),
+  defineSetting({
+    name: "raw_paste_global_conf",
+    section: "Server Mechanics",
+    cli: ["--paste-global"],
+    meta: "CONF",
+    action: "append",
+    default: () => [] as string[],
+    validate: v.notApplicable(v.stringList, (x) => x.length === 0, "PasteDeploy is a Python library"),
+    scope: "both",
+    support: "not-applicable",
+    bunNote: "PasteDeploy is a Python library.",
+    description: "Set a PasteDeploy global config variable in `key=value` form.",
+  }),
+  defineSetting({
+    name: "permit_obsolete_folding",
+    section: "Server Mechanics",
+    cli: ["--permit-obsolete-folding"],
+    action: "store_true",
+    default: () => false,
+    validate: v.bool,
+    scope: "worker",
+    support: "translated",
+    bunNote: "Honoured by bunicorn's HTTP engine (shared-socket mode); Bun.serve always rejects folding.",
+    description: "Permit requests employing obsolete HTTP line folding mechanism.",
+  }),
+  defineSetting({
+    name: "strip_header_spaces",
+    section: "Server Mechanics",
+    cli: ["--strip-header-spaces"],
+    action: "store_true",
+    default: () => false,
+    validate: v.bool,
+    scope: "worker",
+    support: "translated",
+    bunNote: "Honoured by bunicorn's HTTP engine (shared-socket mode); Bun.serve always rejects such headers.",
+    description: "Strip spaces present between the header name and the `:`. Known to induce vulnerabilities.",
+  }),
+  defineSetting({
+    name: "permit_unconventional_http_method",
+    section: "Server Mechanics",
+    cli: ["--permit-unconventional-http-method"],
+    action: "store_true",
+    default: () => false,
+    validate: v.bool,
+    scope: "worker",
+    support: "translated",
+    bunNote: "Honoured by bunicorn's HTTP engine (shared-socket mode).",
+    description: "Permit HTTP methods not matching conventions, such as IANA registration guidelines.",
+  }),
+  defineSetting({
+    name: "permit_unconventional_http_version",
+    section: "Server Mechanics",
+    cli: ["--permit-unconventional-http-version"],
+    action: "store_true",
+    default: () => false,
+    validate: v.bool,
+    scope: "worker",
+    support: "translated",
+    bunNote: "Honoured by bunicorn's HTTP engine (shared-socket mode).",
+    description: "Permit HTTP version not matching conventions of 2023.",
+  }),
+  defineSetting({
+    name: "casefold_http_method",
+    section: "Server Mechanics",
+    cli: ["--casefold-http-method"],
+    action: "store_true",
+    default: () => false,
+    validate: v.bool,
+    scope: "worker",
+    support: "translated",
+    bunNote: "Honoured by bunicorn's HTTP engine (shared-socket mode).",
+    description: "Transform received HTTP methods to uppercase.",
+  }),
+  defineSetting({
+    name: "forwarder_headers",
+    section: "Server Mechanics",
+    cli: ["--forwarder-headers"],
+    meta: "STRING",
+    default: () => ["SCRIPT_NAME", "PATH_INFO"],
+    defaultDoc: "`'SCRIPT_NAME,PATH_INFO'`",
+    validate: v.stringList,
+    scope: "worker",
+    support: "accepted",
+    bunNote: "WSGI-only: these headers fill `SCRIPT_NAME`/`PATH_INFO` in a WSGI environ; a fetch app reads any header from `req.headers` itself.",
+    description: "A list containing upper-case header field names that the front-end proxy sets, to be used in the WSGI environment.",
+  }),
+  defineSetting({
+    name: "header_map",
+    section: "Server Mechanics",
+    cli: ["--header-map"],
+    meta: "STRING",
+    default: () => "drop" as "drop" | "refuse" | "dangerous",
+    validate: v.oneOf(["drop", "refuse", "dangerous"] as const),
+    scope: "worker",
+    support: "accepted",
+    bunNote: "WSGI-only: a fetch `Request` keeps every header under its own name, so `X-A_B` and `X-A-B` can never be confused and nothing needs mapping.",
+    description: "Configure how header field names are mapped into the WSGI environ.",
+  }),
+] as const;

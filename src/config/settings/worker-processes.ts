@@ -1,0 +1,157 @@
+/** @module Settings of the "Worker Processes" section. */
+import { defineSetting } from "../setting.ts";
+import * as v from "../validators.ts";
+
+export const workerProcessesSettings = [
+  defineSetting({
+    name: "workers",
+    section: "Worker Processes",
+    cli: ["-w", "--workers"],
+    meta: "INT",
+    default: () => (process.env.WEB_CONCURRENCY ? v.positiveInt(process.env.WEB_CONCURRENCY, "WEB_CONCURRENCY") : 1),
+    defaultDoc: "`1` (or `WEB_CONCURRENCY`)",
+    validate: v.positiveInt,
+    scope: "arbiter",
+    support: "supported",
+    description: `The number of worker processes for handling requests.
+
+A positive integer generally in the 2-4 x $(NUM_CORES) range. By default, the value of the
+\`WEB_CONCURRENCY\` environment variable, which is set by some Platform-as-a-Service providers. If
+it is not defined, the default is 1.`,
+  }),
+  defineSetting({
+    name: "worker_class",
+    section: "Worker Processes",
+    cli: ["-k", "--worker-class"],
+    meta: "STRING",
+    default: () => "sync" as string | Function,
+    validate: v.classRef,
+    scope: "both",
+    support: "translated",
+    bunNote:
+      "Built in: `sync` (alias `process`: one Bun process per worker) and `gthread` (one process running `threads` Bun `Worker` threads). Plugins: `egg:PACKAGE#NAME` (the package's `package.json` `bunicorn.workers` map) or `PATH#EXPORT`.",
+    description: `The type of workers to use.
+
+The default class (\`sync\`) should handle most "normal" types of workloads: each worker is one
+Bun process serving with Bun's event loop. \`gthread\` runs \`threads\` Bun \`Worker\` threads in
+each worker process. You can provide your own worker class by plugin name or module path; it
+should extend the \`Worker\` class exported by bunicorn. If \`threads\` is more than 1 with
+\`sync\`, \`gthread\` is used instead.`,
+  }),
+  defineSetting({
+    name: "threads",
+    section: "Worker Processes",
+    cli: ["--threads"],
+    meta: "INT",
+    default: () => 1,
+    validate: v.positiveInt,
+    scope: "worker",
+    support: "translated",
+    bunNote: "Bun `Worker` threads, each with its own event loop and its own listener: a thread runs JavaScript in parallel, unlike a Python thread.",
+    description: `The number of worker threads for handling requests.
+
+Run each worker with the specified number of threads. This setting only affects the \`gthread\`
+worker type. If you use the \`sync\` worker type and set \`threads\` to more than 1, the
+\`gthread\` worker type is used instead.`,
+  }),
+  defineSetting({
+    name: "worker_connections",
+    section: "Worker Processes",
+    cli: ["--worker-connections"],
+    meta: "INT",
+    default: () => 1000,
+    validate: v.positiveInt,
+    scope: "worker",
+    support: "translated",
+    bunNote: "Every Bun worker is asynchronous, so this caps the requests in flight in each worker (per thread for `gthread`): beyond it clients get a plain 503 at once.",
+    description: "The maximum number of simultaneous clients (requests in flight per worker).",
+  }),
+  defineSetting({
+    name: "max_requests",
+    section: "Worker Processes",
+    cli: ["--max-requests"],
+    meta: "INT",
+    default: () => 0,
+    validate: v.posInt,
+    scope: "worker",
+    support: "supported",
+    description: `The maximum number of requests a worker will process before restarting.
+
+Any value greater than zero will limit the number of requests a worker will process before
+automatically restarting. This is a simple method to help limit the damage of memory leaks. If
+this is set to zero (the default) then the automatic worker restarts are disabled.`,
+  }),
+  defineSetting({
+    name: "max_requests_jitter",
+    section: "Worker Processes",
+    cli: ["--max-requests-jitter"],
+    meta: "INT",
+    default: () => 0,
+    validate: v.posInt,
+    scope: "worker",
+    support: "supported",
+    description: `The maximum jitter to add to the \`max_requests\` setting.
+
+The jitter causes the restart per worker to be randomized by \`randint(0, max_requests_jitter)\`.
+This is intended to stagger worker restarts to avoid all workers restarting at the same time.`,
+  }),
+  defineSetting({
+    name: "timeout",
+    section: "Worker Processes",
+    cli: ["-t", "--timeout"],
+    meta: "INT",
+    default: () => 30,
+    validate: v.posInt,
+    scope: "arbiter",
+    support: "translated",
+    bunNote: "A liveness timeout: workers heartbeat over IPC from their event loop every `timeout/2` s at most; a worker whose loop is stuck (e.g. `while(true){}`) gets SIGABRT, then SIGKILL.",
+    description: `Workers silent for more than this many seconds are killed and restarted.
+
+Value is a positive number or 0. Setting it to 0 has the effect of infinite timeouts by disabling
+timeouts for all workers entirely. Generally, the default of thirty seconds should suffice.`,
+  }),
+  defineSetting({
+    name: "graceful_timeout",
+    section: "Worker Processes",
+    cli: ["--graceful-timeout"],
+    meta: "INT",
+    default: () => 30,
+    validate: v.posInt,
+    scope: "arbiter",
+    support: "supported",
+    description: `Timeout for graceful workers restart.
+
+After receiving a restart signal, workers have this much time to finish serving requests.
+Workers still alive after the timeout (starting from the receipt of the restart signal) are force
+killed.`,
+  }),
+  defineSetting({
+    name: "keepalive",
+    section: "Worker Processes",
+    cli: ["--keep-alive"],
+    meta: "INT",
+    default: () => 2,
+    validate: v.posInt,
+    scope: "worker",
+    support: "translated",
+    bunNote: "Every bunicorn worker keeps connections alive (unlike Gunicorn's sync worker). In reuse-port mode Bun.serve's `idleTimeout` has a granularity of about 4 s; 0 disables keep-alive.",
+    description: `The number of seconds to wait for requests on a Keep-Alive connection.
+
+Generally set in the 1-5 seconds range for servers with direct connection to the client (e.g. when
+you don't have separate load balancer). When bunicorn is deployed behind a load balancer, it often
+makes sense to set this to a higher value.`,
+  }),
+  defineSetting({
+    name: "boot_timeout",
+    section: "Worker Processes",
+    cli: ["--boot-timeout"],
+    meta: "INT",
+    default: () => 60,
+    validate: v.posInt,
+    scope: "arbiter",
+    support: "translated",
+    bunNote: "New in bunicorn (Gunicorn has none): the arbiter's limit on a worker's start-up.",
+    description: `Workers that have not reported ready (app loaded, listening) this many seconds after
+being spawned are killed and counted as failed boots. 0 disables the limit.`,
+  }),
+] as const;
