@@ -317,7 +317,7 @@ export type OrphanReaperOptions = {
   /**
    * Pids that belong to someone else and must never be reaped here: every child started
    * with `Bun.spawn` (Bun waits for each of its children with `wait4(pid)` after a pidfd
-   * says it exited; if we took the status first, that child's `exited` would never settle).
+   * says it exited; if we took the status first, Bun would crash with ECHILD).
    */
   isKnown: (pid: number) => boolean;
   /**
@@ -335,9 +335,11 @@ export type OrphanReaperOptions = {
  * children Bun is waiting for.
  *
  * Why not `waitpid(-1, WNOHANG)` in a loop: Bun reaps its own children with
- * `wait4(<pid>, WNOHANG)` once the child's pidfd is readable. A `waitpid(-1)` would take
- * those statuses too and their `exited` promises would never resolve. `waitid(P_ALL, ...,
- * WNOWAIT)` only ever shows the first waitable child, so it cannot skip a known one either.
+ * `wait4(<pid>, WNOHANG)` once the child's pidfd is readable (strace, Bun 1.4.4). When a
+ * `waitpid(-1)` takes such a status first, Bun's own `wait4` gets ECHILD and Bun throws an
+ * uncaught `ECHILD: unknown error, waitpid`, which kills the process (measured; see
+ * test/os/fixtures/naive-steal.ts). `waitid(P_ALL, ..., WNOWAIT)` only ever shows the first
+ * waitable child, so it cannot skip a known one either.
  * So this lists our zombie children from `/proc`, skips known pids, and reaps each remaining
  * one by pid with `wait4(pid, WNOHANG)`.
  *
