@@ -147,11 +147,10 @@ function probeUnix(path: string): "live" | "stale" {
   const fd = check(lib.socket(C.AF_UNIX, C.SOCK_STREAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0), "socket", path);
   try {
     if (lib.connect(fd, sa.buf, sa.len) === 0) return "live";
-    const e = errno();
-    const name = new SyscallError("connect", e, path);
-    if (name.code === "ECONNREFUSED") return "stale";
-    if (name.code === "EAGAIN" || name.code === "EINPROGRESS") return "live"; // backlog full: alive
-    throw name;
+    const err = new SyscallError("connect", errno(), path);
+    if (err.code === "ECONNREFUSED") return "stale";
+    if (err.code === "EAGAIN" || err.code === "EINPROGRESS") return "live"; // backlog full: alive
+    throw err;
   } finally {
     lib.close(fd);
   }

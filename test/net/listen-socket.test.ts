@@ -214,6 +214,25 @@ describe("openListenSocket: unix", () => {
     expect(socketInfo(second)).toEqual({ family: "unix", path: p });
   });
 
+  test("removeStale: false leaves a stale file alone, so bind fails with EADDRINUSE", () => {
+    const p = join(dir, "stale-kept.sock");
+    closeFd(openListenSocket(parseBind(`unix:${p}`)));
+    const err = thrown(() => openListenSocket(parseBind(`unix:${p}`), { removeStale: false }));
+    expect((err as SyscallError).code).toBe("EADDRINUSE");
+    expect(statSync(p).isSocket()).toBe(true);
+  });
+
+  test("owner chowns the socket file (gunicorn chowns it to --user/--group)", () => {
+    const p = join(dir, "owned.sock");
+    if (process.getuid!() === 0) {
+      track(openListenSocket(parseBind(`unix:${p}`), { owner: { uid: 65534, gid: 65534 } }));
+      expect(statSync(p).uid).toBe(65534);
+      expect(statSync(p).gid).toBe(65534);
+    } else {
+      expect(() => openListenSocket(parseBind(`unix:${p}`), { owner: { uid: 0, gid: 0 } })).toThrow(/EPERM/);
+    }
+  });
+
   test("a socket someone still listens on is not stolen: EADDRINUSE", () => {
     const p = join(dir, "live.sock");
     track(openListenSocket(parseBind(`unix:${p}`)));
