@@ -1,0 +1,590 @@
+/**
+ * @module
+ * The arbiter (master process): owns the config, the listeners, the signals and the worker
+ * table. Signal handlers only enqueue; one loop takes from the queue and acts, then kills hung
+ * workers, reaps the dead and tops the pool up (Gunicorn's `Arbiter.run`). Bun merges repeated
+ * signals, so the loop never counts on one handler call per signal sent.
+ */
+import { fstatSync } from "node:fs";
+import type { Subprocess } from "bun";
+import { APP_LOAD_ERROR } from "../app/load-app.ts";
+import { firstLine } from "../config/config-file.ts";
+import { loadConfig, type LoadConfigOptions, type LoadedConfig } from "../config/load.ts";
+import type { Settings } from "../config/registry.ts";
+import { ConfigError } from "../config/setting.ts";
+import type { ArbiterView, WorkerRecord } from "../hook-types.ts";
+import { ErrorLog } from "../log/error-log.ts";
+import { listenFds, sdNotify } from "../net/index.ts";
+import { isPid1, OrphanReaper, setProcessComm, tcpMigrateReq } from "../os/index.ts";
+import { VERSION } from "../version.ts";
+import { WORKER_BOOT_ERROR, type ArbiterMessage, type WorkerMessage } from "../workers/protocol.ts";
+import { closeListeners, openListeners, workerListenerSpecs, type Listener } from "./listeners.ts";
+import { Pidfile } from "./pidfile.ts";
+import { watchForReload } from "./reloader.ts";
+
+const WORKER_ENTRY = new URL("../workers/worker-main.ts", import.meta.url).pathname;
+
+/** Signals the arbiter handles (Gunicorn's list). */
+export const ARBITER_SIGNALS = ["SIGHUP", "SIGQUIT", "SIGINT", "SIGTERM", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+type ArbiterSignal = (typeof ARBITER_SIGNALS)[number];
+type QueueItem = ArbiterSignal | "RELOAD";
+
+/** Stops the arbiter loop: `reason` is logged, `code` is the exit status. */
+export class HaltServer extends Error {
+  constructor(
+    readonly reason: string,
+    readonly code = 1,
+  ) {
+    super(reason);
+  }
+}
+
+class WorkerHandle implements WorkerRecord {
+  pid = 0;
+  proc: Subprocess | null = null;
+  booted = false;
+  readonly spawnedAt = performance.now();
+  lastBeat = performance.now();
+  abortedAt: number | null = null;
+  /** When set, the worker was asked to stop and is SIGKILLed at this time. */
+  killAt: number | null = null;
+  retiring = false;
+  exitCode: number | null = null;
+  signalCode: string | null = null;
+  requests = 0;
+  inFlight = 0;
+  rss = 0;
+  constructor(
+    readonly age: number,
+    readonly generation: number,
+  ) {}
+  get stopping(): boolean {
+    return this.killAt !== null;
+  }
+}
+
+export interface ArbiterOptions extends LoadConfigOptions {
+  /** The config already loaded from these options. */
+  loaded: LoadedConfig;
+}
+
+export class Arbiter implements ArbiterView {
+  readonly pid = process.pid;
+  cfg: Settings;
+  log: ErrorLog;
+  readonly workers = new Map<number, WorkerHandle>();
+  private loaded: LoadedConfig;
+  private readonly loadOptions: LoadConfigOptions;
+  private listeners: Listener[] = [];
+  private queue: QueueItem[] = [];
+  private wake: (() => void) | null = null;
+  private exited: WorkerHandle[] = [];
+  private booting = new Set<WorkerHandle>();
+  private age = 0;
+  private generation = 0;
+  private _numWorkers = 0;
+  private bootFailures = 0;
+  private nextSpawnAt = 0;
+  private readyFired = false;
+  private pidfile: Pidfile | null = null;
+  private reexecChild: Subprocess | null = null;
+  /** The old arbiter's pid when this one was started by USR2. */
+  private readonly parentArbiter: number | null;
+  private reaper: OrphanReaper | null = null;
+  private stopWatching: (() => void) | null = null;
+  private readonly procName: string;
+
+  constructor(opts: ArbiterOptions) {
+    this.loaded = opts.loaded;
+    this.loadOptions = opts;
+    this.cfg = opts.loaded.settings;
+    this.log = new ErrorLog(this.cfg.errorlog, this.cfg.loglevel);
+    const env = opts.env ?? process.env;
+    this.parentArbiter = env.BUNICORN_PID ? Number(env.BUNICORN_PID) : null;
+    this.procName = this.cfg.proc_name ?? opts.loaded.app ?? this.cfg.default_proc_name;
+  }
+
+  get numWorkers(): number {
+    return this._numWorkers;
+  }
+  set numWorkers(value: number) {
+    const old = this._numWorkers;
+    this._numWorkers = value;
+    void this.hook("nworkers_changed", this, value, this.readyFired || old !== 0 ? old : null);
+  }
+
+  /** Runs until stopped; resolves to the exit status. */
+  async run(): Promise<number> {
+    try {
+      await this.start();
+    } catch (e) {
+      if (e instanceof ConfigError || e instanceof HaltServer) {
+        this.log.error(e.message);
+        closeListeners(this.listeners, true);
+        this.pidfile?.unlink();
+        return e instanceof HaltServer ? e.code : 1;
+      }
+      throw e;
+    }
+    try {
+      for (;;) {
+        await this.sleep(1000);
+        let item: QueueItem | undefined;
+        while ((item = this.queue.shift()) !== undefined) await this.dispatch(item);
+        this.reap();
+        this.murderWorkers();
+        this.manageWorkers();
+      }
+    } catch (e) {
+      if (e instanceof StopLoop) {
+        this.log.info("Shutting down: Master");
+        await this.stop(e.graceful);
+        await this.hook("on_exit", this);
+        this.cleanup();
+        return 0;
+      }
+      if (e instanceof HaltServer) {
+        this.log.info("Shutting down: Master");
+        this.log.info("Reason: %s", e.reason);
+        await this.stop(true);
+        await this.hook("on_exit", this);
+        this.cleanup();
+        return e.code;
+      }
+      this.log.error("Unhandled exception in main loop: %s", e instanceof Error ? (e.stack ?? e.message) : String(e));
+      await this.stop(false);
+      this.cleanup();
+      return 1;
+    }
+  }
+
+  private async start(): Promise<void> {
+    this.log.info("Starting bunicorn %s", VERSION);
+    setProcessComm("bunicorn master");
+    for (const sig of ARBITER_SIGNALS) process.on(sig, () => this.signal(sig));
+    process.on("SIGCHLD", () => this.wakeup());
+    await this.hook("on_starting", this);
+
+    const inherited = this.inheritedFds();
+    this.listeners = await openListeners(this.cfg, inherited, this.parentArbiter === null);
+    if (this.cfg.pidfile) {
+      this.pidfile = new Pidfile(this.cfg.pidfile);
+      this.pidfile.create(this.pid, this.parentArbiter);
+    }
+    for (const l of this.listeners) this.log.info("Listening at: %s (%s)", l.display, this.pid);
+    const modes = new Set(this.listeners.map((l) => l.mode));
+    this.log.info("Using worker: %s (%s mode)", String(typeof this.cfg.worker_class === "function" ? this.cfg.worker_class.name : this.cfg.worker_class), [...modes].join(" + "));
+    if (modes.has("reuse-port")) {
+      const migrate = tcpMigrateReq();
+      if (migrate === 0) {
+        this.log.warning(
+          "net.ipv4.tcp_migrate_req is 0: in reuse-port mode, connections queued on a stopping worker are reset during reload, scale-down and recycling. Set it to 1 (sysctl -w net.ipv4.tcp_migrate_req=1) or use --no-reuse-port.",
+        );
+      }
+    }
+    if (isPid1()) this.reaper = new OrphanReaper({ isKnown: (pid) => this.workers.has(pid) || pid === this.reexecChild?.pid });
+    if (this.cfg.reload) this.startReloader();
+    this.numWorkers = this.cfg.workers;
+    this.manageWorkers();
+  }
+
+  private inheritedFds(): number[] {
+    const env = this.loadOptions.env ?? process.env;
+    if (env.BUNICORN_FD) {
+      const fds = env.BUNICORN_FD.split(",").map(Number).filter((n) => Number.isInteger(n) && n >= 0);
+      delete process.env.BUNICORN_FD;
+      return fds;
+    }
+    return listenFds(env);
+  }
+
+  // ---- the signal queue ------------------------------------------------------------------
+
+  private signal(sig: ArbiterSignal): void {
+    if (this.queue.length < 5 || sig === "SIGTERM" || sig === "SIGINT" || sig === "SIGQUIT") this.queue.push(sig);
+    this.wakeup();
+  }
+
+  private wakeup(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.queue.length > 0 || this.exited.length > 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async dispatch(item: QueueItem): Promise<void> {
+    if (item !== "RELOAD") this.log.info("Handling signal: %s", item.slice(3).toLowerCase());
+    switch (item) {
+      case "SIGTERM":
+        throw new StopLoop(true);
+      case "SIGINT":
+      case "SIGQUIT":
+        throw new StopLoop(false);
+      case "SIGHUP":
+        return this.reload(true);
+      case "RELOAD":
+        return this.reload(false);
+      case "SIGTTIN":
+        this.numWorkers = this.numWorkers + 1;
+        return this.manageWorkers();
+      case "SIGTTOU":
+        if (this.numWorkers > 1) this.numWorkers = this.numWorkers - 1;
+        return this.manageWorkers();
+      case "SIGUSR1":
+        this.log.reopen();
+        for (const w of this.workers.values()) this.send(w, { type: "reopen-logs" });
+        return;
+      case "SIGUSR2":
+        return this.reexec();
+      case "SIGWINCH":
+        if (this.cfg.daemon) {
+          this.log.info("graceful stop of workers");
+          this.numWorkers = 0;
+          for (const w of this.workers.values()) this.stopWorker(w, true);
+        } else {
+          this.log.debug("SIGWINCH ignored. Not daemonized");
+        }
+        return;
+    }
+  }
+
+  // ---- workers ---------------------------------------------------------------------------
+
+  private spawnWorker(): void {
+    const w = new WorkerHandle(++this.age, this.generation);
+    void this.hook("pre_fork", this, w);
+    const { specs, fds } = workerListenerSpecs(this.listeners);
+    const env: Record<string, string | undefined> = { ...process.env };
+    delete env.BUNICORN_PID;
+    delete env.LISTEN_FDS;
+    delete env.LISTEN_PID;
+    let proc: Subprocess;
+    try {
+      proc = Bun.spawn([process.execPath, WORKER_ENTRY], {
+        argv0: `bunicorn: worker [${this.procName}]`,
+        stdio: ["ignore", "inherit", "inherit", ...fds],
+        env,
+        serialization: "advanced",
+        ipc: (msg: WorkerMessage) => this.onMessage(w, msg),
+        onExit: (_p, exitCode, signalCode) => {
+          w.exitCode = exitCode;
+          w.signalCode = signalCode === null ? null : typeof signalCode === "number" ? String(signalCode) : signalCode;
+          this.exited.push(w);
+          this.wakeup();
+        },
+      });
+    } catch (e) {
+      this.log.error("Failed to spawn a worker: %s", firstLine(e));
+      this.bootFailures++;
+      return;
+    }
+    w.pid = proc.pid;
+    w.proc = proc;
+    this.workers.set(proc.pid, w);
+    this.booting.add(w);
+    this.log.info("Booting worker with pid: %s", proc.pid);
+    const settings: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this.cfg)) if (typeof v !== "function") settings[k] = v;
+    this.send(w, {
+      type: "init",
+      settings: settings as Partial<Settings>,
+      configFile: this.loaded.configFile,
+      app: this.loaded.app!,
+      age: w.age,
+      arbiterPid: this.pid,
+      listeners: specs,
+    });
+  }
+
+  private onMessage(w: WorkerHandle, msg: WorkerMessage): void {
+    w.lastBeat = performance.now();
+    switch (msg.type) {
+      case "booted":
+        w.booted = true;
+        this.booting.delete(w);
+        this.bootFailures = 0;
+        this.wakeup();
+        break;
+      case "heartbeat":
+        w.requests = msg.requests;
+        w.inFlight = msg.inFlight;
+        w.rss = msg.rss;
+        break;
+      case "retiring":
+        // max_requests: the worker stops itself; count it out now so a replacement starts at once.
+        w.retiring = true;
+        w.killAt = performance.now() + this.cfg.graceful_timeout * 1000;
+        this.wakeup();
+        break;
+    }
+  }
+
+  private send(w: WorkerHandle, msg: ArbiterMessage): void {
+    try {
+      w.proc?.send(msg);
+    } catch {}
+  }
+
+  private kill(w: WorkerHandle, sig: NodeJS.Signals): void {
+    try {
+      w.proc?.kill(sig);
+    } catch {}
+  }
+
+  /** Asks a worker to stop: graceful (finish in-flight requests) or quick. */
+  private stopWorker(w: WorkerHandle, graceful: boolean): void {
+    if (w.stopping && graceful) return;
+    w.killAt = performance.now() + (graceful ? this.cfg.graceful_timeout * 1000 : 1000);
+    this.kill(w, graceful ? "SIGTERM" : "SIGQUIT");
+  }
+
+  /** Handles the workers that exited since the last pass (Gunicorn's `reap_workers`). */
+  private reap(): void {
+    if (this.reaper) {
+      try {
+        this.reaper.reap();
+      } catch {}
+    }
+    const exited = this.exited;
+    this.exited = [];
+    for (const w of exited) {
+      this.workers.delete(w.pid);
+      this.booting.delete(w);
+      const code = w.exitCode;
+      const sig = w.signalCode;
+      if (sig) {
+        const msg = sig === "SIGKILL" && !w.stopping && w.abortedAt === null ? " Perhaps out of memory?" : "";
+        if (w.stopping && (sig === "SIGTERM" || sig === "SIGQUIT")) this.log.info("Worker (pid:%s) was sent %s!", w.pid, sig);
+        else this.log.error("Worker (pid:%s) was sent %s!%s", w.pid, sig, msg);
+      } else if (code !== 0 && code !== null) {
+        this.log.error("Worker (pid:%s) exited with code %s", w.pid, code);
+      } else {
+        this.log.info("Worker (pid:%s) exited with code %s", w.pid, code ?? 0);
+      }
+      void this.hook("child_exit", this, w);
+      if (!w.booted && !w.stopping) this.onBootFailure(w);
+    }
+  }
+
+  private onBootFailure(w: WorkerHandle): void {
+    this.bootFailures++;
+    const anyBooted = [...this.workers.values()].some((x) => x.booted && !x.stopping);
+    const stillBooting = [...this.booting].some((x) => x.generation === this.generation);
+    if (!anyBooted && !stillBooting && !this.readyFired) {
+      if (w.exitCode === APP_LOAD_ERROR) throw new HaltServer("App failed to load.", APP_LOAD_ERROR);
+      throw new HaltServer("Worker failed to boot.", WORKER_BOOT_ERROR);
+    }
+    // Back off instead of crash-looping: 0.5 s, 1 s, 2 s ... up to 30 s between attempts.
+    const delay = Math.min(30_000, 500 * 2 ** Math.min(this.bootFailures - 1, 6));
+    this.nextSpawnAt = performance.now() + delay;
+    this.log.error("Worker (pid:%s) failed to boot; next attempt in %ss", w.pid, (delay / 1000).toFixed(1));
+  }
+
+  /** Kills hung workers (no heartbeat within `timeout`), workers that never boot, and those past their stop deadline. */
+  private murderWorkers(): void {
+    const now = performance.now();
+    const timeout = this.cfg.timeout * 1000;
+    const bootTimeout = this.cfg.boot_timeout * 1000;
+    for (const w of this.workers.values()) {
+      if (w.killAt !== null && now >= w.killAt) {
+        this.kill(w, "SIGKILL");
+        continue;
+      }
+      if (!w.booted) {
+        if (bootTimeout > 0 && now - w.spawnedAt > bootTimeout && w.killAt === null) {
+          this.log.critical("WORKER BOOT TIMEOUT (pid:%s): not ready after %ss", w.pid, this.cfg.boot_timeout);
+          this.kill(w, "SIGKILL");
+          w.abortedAt = now;
+        }
+        continue;
+      }
+      if (timeout <= 0 || w.stopping) continue;
+      if (now - w.lastBeat <= timeout) continue;
+      if (w.abortedAt === null) {
+        this.log.critical("WORKER TIMEOUT (pid:%s)", w.pid);
+        w.abortedAt = now;
+        this.kill(w, "SIGABRT");
+      } else if (now - w.abortedAt >= 1000) {
+        this.kill(w, "SIGKILL");
+      }
+    }
+  }
+
+  /** Tops the pool up to `numWorkers`, retires extras, and retires an old generation once the new one is ready. */
+  private manageWorkers(): void {
+    const all = [...this.workers.values()];
+    const current = all.filter((w) => w.generation === this.generation && !w.stopping && !w.retiring);
+    const old = all.filter((w) => w.generation !== this.generation && !w.stopping && !w.retiring);
+    const missing = this.numWorkers - current.length;
+    if (missing > 0 && performance.now() >= this.nextSpawnAt) {
+      const batch = this.bootFailures > 0 ? 1 : missing;
+      for (let i = 0; i < batch; i++) this.spawnWorker();
+    } else if (missing < 0) {
+      // Retire the oldest first (Gunicorn kills the oldest extras).
+      current.sort((a, b) => a.age - b.age);
+      for (const w of current.slice(0, -missing)) this.stopWorker(w, true);
+    }
+    const ready = current.filter((w) => w.booted).length;
+    if (old.length > 0 && ready >= Math.min(this.numWorkers, current.length) && ready > 0) {
+      for (const w of old) this.stopWorker(w, true);
+    }
+    if (!this.readyFired && ready >= this.numWorkers && this.numWorkers > 0) {
+      this.readyFired = true;
+      sdNotify(`READY=1\nSTATUS=bunicorn arbiter booted, ${ready} workers\nMAINPID=${this.pid}`);
+      void this.hook("when_ready", this);
+    }
+  }
+
+  // ---- reload, re-exec, stop ---------------------------------------------------------------
+
+  /** HUP: re-read the config, start a new generation; the old one retires once the new one is ready. */
+  private async reload(rereadConfig: boolean): Promise<void> {
+    if (rereadConfig) {
+      this.log.info("Hang up: Master");
+      try {
+        const loaded = await loadConfig(this.loadOptions);
+        if (loaded.app) this.loaded = loaded;
+        const oldBind = JSON.stringify(this.cfg.bind);
+        this.cfg = loaded.settings;
+        this.log = new ErrorLog(this.cfg.errorlog, this.cfg.loglevel);
+        if (JSON.stringify(this.cfg.bind) !== oldBind) {
+          this.log.warning("bind changed on reload; the new addresses take effect after a restart (USR2 or TERM + start)");
+        }
+      } catch (e) {
+        this.log.error("Reload: the config could not be read, keeping the current one: %s", firstLine(e));
+      }
+      await this.hook("on_reload", this);
+      if (this.numWorkers !== this.cfg.workers) this.numWorkers = this.cfg.workers;
+    }
+    this.generation++;
+    this.bootFailures = 0;
+    this.nextSpawnAt = 0;
+    this.manageWorkers();
+  }
+
+  /** USR2: start a new arbiter from the same command line; it inherits the shared sockets. */
+  private async reexec(): Promise<void> {
+    if (this.reexecChild && this.reexecChild.exitCode === null && this.reexecChild.signalCode === null) {
+      this.log.warning("USR2 signal ignored. Child exists.");
+      return;
+    }
+    if (this.parentArbiter !== null && isAlive(this.parentArbiter)) {
+      this.log.warning("USR2 signal ignored. Parent exists.");
+      return;
+    }
+    await this.hook("pre_exec", this);
+    const shared = this.listeners.filter((l) => l.fd !== null);
+    const env: Record<string, string | undefined> = { ...process.env, BUNICORN_PID: String(this.pid) };
+    delete env.BUNICORN_FD;
+    if (shared.length > 0) env.BUNICORN_FD = shared.map((_, i) => String(3 + i)).join(",");
+    if (this.pidfile) this.pidfile.rename(`${this.pidfile.path}.oldbin`);
+    try {
+      const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
+        cwd: process.cwd(),
+        env,
+        stdio: ["inherit", "inherit", "inherit", ...shared.map((l) => l.fd!)],
+        onExit: () => {
+          // Rolled back (the new arbiter died): the pidfile is ours again.
+          if (this.pidfile?.path.endsWith(".oldbin")) this.pidfile.rename(this.pidfile.path.slice(0, -".oldbin".length));
+          this.reexecChild = null;
+        },
+      });
+      child.unref();
+      this.reexecChild = child;
+      this.log.info("Started new arbiter with pid: %s", child.pid);
+    } catch (e) {
+      this.log.error("USR2: could not start a new arbiter: %s", firstLine(e));
+      if (this.pidfile?.path.endsWith(".oldbin")) this.pidfile.rename(this.pidfile.path.slice(0, -".oldbin".length));
+    }
+  }
+
+  /** Stops every worker (graceful or quick), waiting at most `graceful_timeout`, then SIGKILL. */
+  private async stop(graceful: boolean): Promise<void> {
+    this.stopWatching?.();
+    const unlink = this.reexecChild === null && this.parentArbiter === null;
+    closeListeners(this.listeners, unlink);
+    this.listeners = [];
+    for (const w of this.workers.values()) {
+      w.killAt = null;
+      this.stopWorker(w, graceful);
+    }
+    const deadline = performance.now() + (graceful ? this.cfg.graceful_timeout * 1000 : 2000);
+    while (this.workers.size > 0 && performance.now() < deadline) {
+      await this.sleep(100);
+      this.drainExited();
+      const item = this.queue.shift();
+      if (graceful && (item === "SIGINT" || item === "SIGQUIT")) {
+        // A quick stop during a graceful one escalates.
+        for (const w of this.workers.values()) this.kill(w, "SIGQUIT");
+        graceful = false;
+      }
+    }
+    for (const w of this.workers.values()) this.kill(w, "SIGKILL");
+    const end = performance.now() + 1000;
+    while (this.workers.size > 0 && performance.now() < end) {
+      await this.sleep(50);
+      this.drainExited();
+    }
+  }
+
+  private drainExited(): void {
+    const exited = this.exited;
+    this.exited = [];
+    for (const w of exited) {
+      this.workers.delete(w.pid);
+      void this.hook("child_exit", this, w);
+    }
+  }
+
+  private cleanup(): void {
+    this.pidfile?.unlink();
+  }
+
+  private startReloader(): void {
+    this.stopWatching = watchForReload(this.cfg, (file) => {
+      this.log.info("Worker reloading: %s modified", file);
+      if (!this.queue.includes("RELOAD")) this.queue.push("RELOAD");
+      this.wakeup();
+    });
+  }
+
+  private async hook(name: keyof Settings, ...args: unknown[]): Promise<void> {
+    const fn = this.cfg[name];
+    if (typeof fn !== "function") return;
+    try {
+      await (fn as (...a: unknown[]) => unknown)(...args);
+    } catch (e) {
+      this.log.error("Exception in %s hook: %s", name, e instanceof Error ? (e.stack ?? e.message) : String(e));
+    }
+  }
+}
+
+class StopLoop extends Error {
+  constructor(readonly graceful: boolean) {
+    super("stop");
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+void fstatSync;

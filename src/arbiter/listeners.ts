@@ -1,0 +1,130 @@
+/**
+ * @module
+ * Decides how each `bind` is served and prepares it (see docs/design.md, "Listening"):
+ *
+ * - reuse-port mode (TCP): every worker binds its own `SO_REUSEPORT` socket with Bun.serve. The
+ *   arbiter only test-binds once at start, so "address in use" fails fast with no worker spawned.
+ * - shared-socket mode: the arbiter opens the socket (bun:ffi, never polled by the arbiter) or
+ *   adopts an inherited one (`fd://N`, systemd `LISTEN_FDS`, `BUNICORN_FD` after USR2) and
+ *   hands it to every worker at spawn; workers serve it with bunicorn's HTTP engine.
+ */
+import type { Settings } from "../config/registry.ts";
+import { ConfigError } from "../config/setting.ts";
+import {
+  adoptListenSocket,
+  closeFd,
+  describeBind,
+  formatBind,
+  openListenSocket,
+  parseBind,
+  resolveBind,
+  socketInfoToBind,
+  type BindAddress,
+} from "../net/index.ts";
+import { unlinkSync } from "node:fs";
+import type { ListenerSpec } from "../workers/protocol.ts";
+
+export interface Listener {
+  /** What the arbiter logs: `http://127.0.0.1:8000`, `unix:/tmp/x.sock`. */
+  display: string;
+  mode: "reuse-port" | "shared";
+  /** The arbiter's fd of a shared socket. */
+  fd: number | null;
+  address: BindAddress;
+  /** True when the arbiter created a unix socket file (it removes it at exit). */
+  ownsPath: boolean;
+}
+
+/** Settings that only bunicorn's own HTTP engine can honour. */
+export function needsSharedSocket(cfg: Settings): string | null {
+  if (cfg.proxy_protocol) return "proxy_protocol";
+  if (cfg.limit_request_line !== 4094) return "limit_request_line";
+  if (cfg.limit_request_fields !== 100) return "limit_request_fields";
+  if (cfg.limit_request_field_size !== 8190) return "limit_request_field_size";
+  if (cfg.permit_obsolete_folding) return "permit_obsolete_folding";
+  if (cfg.strip_header_spaces) return "strip_header_spaces";
+  if (cfg.permit_unconventional_http_method) return "permit_unconventional_http_method";
+  if (cfg.permit_unconventional_http_version) return "permit_unconventional_http_version";
+  if (cfg.casefold_http_method) return "casefold_http_method";
+  return null;
+}
+
+/** Opens (or adopts) every listener. `inherited` fds come from USR2 or systemd. */
+export async function openListeners(cfg: Settings, inherited: number[], probe = true): Promise<Listener[]> {
+  const listeners: Listener[] = [];
+  try {
+    if (inherited.length > 0) {
+      for (const fd of inherited) {
+        const info = adoptListenSocket(fd);
+        const address = socketInfoToBind(info);
+        listeners.push({ display: formatBind(address), mode: "shared", fd, address, ownsPath: false });
+      }
+      return listeners;
+    }
+    const forced = needsSharedSocket(cfg);
+    if (cfg.reuse_port === true && forced) {
+      throw new ConfigError(`reuse_port: reuse-port mode (Bun.serve) cannot honour ${forced}; drop --reuse-port or that setting`);
+    }
+    for (const spec of cfg.bind) {
+      let address: BindAddress;
+      try {
+        address = await resolveBind(parseBind(spec));
+      } catch (e) {
+        throw new ConfigError(`bind: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (address.kind === "fd") {
+        const info = adoptListenSocket(address.fd);
+        listeners.push({ display: formatBind(socketInfoToBind(info)), mode: "shared", fd: address.fd, address: socketInfoToBind(info), ownsPath: false });
+        continue;
+      }
+      const reusePort = address.kind === "tcp" && cfg.reuse_port !== false && !forced;
+      if (reusePort) {
+        // Fail fast on a port held by a non-reuse-port socket; the workers bind for real.
+        if (probe) closeFd(openListenSocket(address, { reusePort: true, backlog: 1 }));
+        listeners.push({ display: formatBind(address), mode: "reuse-port", fd: null, address, ownsPath: false });
+      } else {
+        const fd = openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask });
+        listeners.push({ display: formatBind(address), mode: "shared", fd, address, ownsPath: address.kind === "unix" });
+      }
+    }
+    return listeners;
+  } catch (e) {
+    closeListeners(listeners, true);
+    if (e instanceof ConfigError) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new ConfigError(/EADDRINUSE/.test(msg) ? `Connection in use: ${msg.replace(/^.*?:\s*/, "")}` : msg);
+  }
+}
+
+/** Closes the arbiter's sockets; removes unix socket files it created when `unlink`. */
+export function closeListeners(listeners: readonly Listener[], unlink: boolean): void {
+  for (const l of listeners) {
+    if (l.fd !== null) {
+      try {
+        closeFd(l.fd);
+      } catch {}
+    }
+    if (unlink && l.ownsPath && l.address.kind === "unix") {
+      try {
+        unlinkSync(l.address.path);
+      } catch {}
+    }
+  }
+}
+
+/** The worker-side description of each listener; shared fds land at 3, 4, ... in the worker. */
+export function workerListenerSpecs(listeners: readonly Listener[]): { specs: ListenerSpec[]; fds: number[] } {
+  const specs: ListenerSpec[] = [];
+  const fds: number[] = [];
+  for (const l of listeners) {
+    if (l.mode === "reuse-port" && l.address.kind === "tcp") {
+      specs.push({ mode: "reuse-port", host: l.address.host, port: l.address.port, display: l.display });
+    } else if (l.fd !== null) {
+      specs.push({ mode: "fd", fd: 3 + fds.length, display: l.display, unix: l.address.kind === "unix" });
+      fds.push(l.fd);
+    }
+  }
+  return { specs, fds };
+}
+
+export { describeBind };

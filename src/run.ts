@@ -1,0 +1,103 @@
+/**
+ * @module
+ * `run()`: starts bunicorn from code, exactly as the `bunicorn` command does (frameworks call
+ * this). Workers are separate processes that import the app by path, so the app is given as
+ * `APP_MODULE` (`"./server.ts:app"`), not as an object.
+ */
+import { AppLoadError, APP_LOAD_ERROR, loadApp } from "./app/load-app.ts";
+import { Arbiter } from "./arbiter/arbiter.ts";
+import { firstLine } from "./config/config-file.ts";
+import { loadConfig, type LoadedConfig } from "./config/load.ts";
+import { formatConfig } from "./config/print.ts";
+import type { Settings } from "./config/registry.ts";
+import { ConfigError } from "./config/setting.ts";
+
+export interface RunOptions {
+  /** `APP_MODULE`, e.g. `"./server.ts:app"`; else the `app` setting. */
+  app?: string;
+  /** Settings in code: above the config file, below the environment and command line. */
+  settings?: Partial<Settings>;
+  /** Command-line arguments to parse as well (default: none). */
+  argv?: string[];
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+/** Writes one error line and returns the exit status (no stack trace for a user mistake). */
+function report(e: unknown): number {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`Error: ${e.message}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof AppLoadError) {
+    process.stderr.write(`Error: ${e.message}\n`);
+    return APP_LOAD_ERROR;
+  }
+  throw e;
+}
+
+/** Runs the server until it stops; resolves to the process exit status. */
+export async function run(options: RunOptions = {}): Promise<number> {
+  const argv = [...(options.argv ?? [])];
+  if (options.app) argv.push(options.app);
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfig({ argv, env, cwd, ...(options.settings ? { overrides: options.settings } : {}) });
+  } catch (e) {
+    return report(e);
+  }
+  return runLoaded(loaded, { argv, env, cwd });
+}
+
+/** The part of `run()` after the config is loaded (shared with the CLI). */
+export async function runLoaded(loaded: LoadedConfig, ctx: { argv: string[]; env: Record<string, string | undefined>; cwd: string }): Promise<number> {
+  const cfg = loaded.settings;
+  if (cfg.print_config) {
+    process.stdout.write(`${formatConfig(cfg)}\n`);
+    return 0;
+  }
+  if (!loaded.app) {
+    process.stderr.write("Error: No application module specified.\n");
+    return 2;
+  }
+  if (cfg.check_config) {
+    try {
+      await loadApp(loaded.app, cfg.chdir);
+    } catch (e) {
+      process.stderr.write(`Error: ${e instanceof AppLoadError ? e.message : firstLine(e)}\n`);
+      return 1;
+    }
+    return 0;
+  }
+  if (cfg.daemon && !ctx.env.BUNICORN_DAEMONIZED) {
+    // Bun has no fork: start the same command detached (setsid, stdio on /dev/null) and leave.
+    const stdio = cfg.enable_stdio_inheritance ? "inherit" : "ignore";
+    const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
+      cwd: ctx.cwd,
+      env: { ...ctx.env, BUNICORN_DAEMONIZED: "1" },
+      stdio: ["ignore", stdio, stdio],
+      detached: true,
+    });
+    child.unref();
+    return 0;
+  }
+  if (cfg.umask && cfg.daemon) process.umask(cfg.umask);
+  try {
+    process.chdir(cfg.chdir);
+  } catch (e) {
+    process.stderr.write(`Error: chdir: ${firstLine(e)}\n`);
+    return 1;
+  }
+  if (cfg.preload_app) {
+    try {
+      await loadApp(loaded.app, cfg.chdir);
+    } catch (e) {
+      process.stderr.write(`Error: ${e instanceof AppLoadError ? e.message : firstLine(e)}\n`);
+      return APP_LOAD_ERROR;
+    }
+  }
+  const arbiter = new Arbiter({ loaded, argv: ctx.argv, env: ctx.env, cwd: ctx.cwd });
+  return arbiter.run();
+}

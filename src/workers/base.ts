@@ -1,0 +1,133 @@
+/**
+ * @module
+ * `Worker`: the base class of every worker class, built in or from a plugin. A worker class
+ * decides how a worker process serves the app; the runner (`worker-main.ts`) does the rest:
+ * settings, hooks, app loading, heartbeats, signals, IPC and recycling.
+ *
+ * A plugin worker class extends `Worker` and implements `serve()` and `stop()`, calling
+ * `this.handle(req, server)` for each request so that hooks, limits and counting apply.
+ */
+import type { FetchApp } from "../app/load-app.ts";
+import type { Settings } from "../config/registry.ts";
+import type { ArbiterInfo, HookRequest, LogMethods, WorkerView } from "../hook-types.ts";
+import type { ListenerSpec } from "./protocol.ts";
+
+export interface WorkerOptions {
+  age: number;
+  arbiter: ArbiterInfo;
+  cfg: Readonly<Settings>;
+  log: LogMethods;
+  listeners: readonly ListenerSpec[];
+  app: FetchApp;
+  /** Called after each request with the running total, so the runner can recycle the worker. */
+  onRequestDone: (served: number) => void;
+}
+
+const SERVER_ERROR = "Internal Server Error";
+
+export abstract class Worker implements WorkerView {
+  readonly pid = process.pid;
+  readonly ppid: number;
+  readonly age: number;
+  readonly cfg: Readonly<Settings>;
+  readonly log: LogMethods;
+  readonly arbiter: ArbiterInfo;
+  readonly listeners: readonly ListenerSpec[];
+  readonly app: FetchApp;
+  alive = true;
+  /** Requests completed by this worker. */
+  requests = 0;
+  /** Requests being handled now. */
+  inFlight = 0;
+  private readonly onRequestDone: (served: number) => void;
+  private readonly maxInFlight: number;
+
+  constructor(opts: WorkerOptions) {
+    this.ppid = opts.arbiter.pid;
+    this.age = opts.age;
+    this.cfg = opts.cfg;
+    this.log = opts.log;
+    this.arbiter = opts.arbiter;
+    this.listeners = opts.listeners;
+    this.app = opts.app;
+    this.onRequestDone = opts.onRequestDone;
+    this.maxInFlight = opts.cfg.worker_connections;
+  }
+
+  /** Start listening on every listener; resolve once requests can be served. */
+  abstract serve(): Promise<void>;
+
+  /** Stop serving. Graceful: stop accepting, finish in-flight requests, then resolve. */
+  abstract stop(graceful: boolean): Promise<void>;
+
+  /**
+   * Handles one request through the app, with `worker_connections`, the `pre_request` and
+   * `post_request` hooks, error containment (a plain 500, never a stack trace) and counting.
+   */
+  handle(req: Request, server: unknown): Response | Promise<Response> {
+    if (this.inFlight >= this.maxInFlight) {
+      return new Response("Service Unavailable", { status: 503, headers: { "content-type": "text/plain", connection: "close" } });
+    }
+    this.inFlight++;
+    const { pre_request, post_request } = this.cfg;
+    let result: Response | Promise<Response>;
+    try {
+      if (pre_request) this.runHook("pre_request", () => pre_request(this, hookRequest(req)));
+      result = this.app.fetch(req, server);
+    } catch (e) {
+      result = this.failed(e, req);
+    }
+    if (result instanceof Response && !post_request) {
+      this.done();
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (res) => {
+        const checked = res instanceof Response ? res : this.failed(new TypeError("the app returned a non-Response value"), req);
+        if (post_request) this.runHook("post_request", () => post_request(this, hookRequest(req), environOf(req), checked));
+        this.done();
+        return checked;
+      },
+      (e) => {
+        this.done();
+        return this.failed(e, req);
+      },
+    );
+  }
+
+  private done(): void {
+    this.inFlight--;
+    this.requests++;
+    this.onRequestDone(this.requests);
+  }
+
+  private failed(e: unknown, req: Request): Response {
+    this.log.error("Error handling request %s", safePath(req.url), e instanceof Error ? (e.stack ?? e.message) : String(e));
+    return new Response(SERVER_ERROR, { status: 500, headers: { "content-type": "text/plain" } });
+  }
+
+  private runHook(name: string, fn: () => unknown): void {
+    try {
+      const r = fn();
+      if (r instanceof Promise) r.catch((e) => this.log.error("Exception in %s hook: %s", name, e));
+    } catch (e) {
+      this.log.error("Exception in %s hook: %s", name, e);
+    }
+  }
+}
+
+function safePath(url: string): string {
+  const i = url.indexOf("/", url.indexOf("//") + 2);
+  return i < 0 ? url : url.slice(i);
+}
+
+function hookRequest(req: Request): HookRequest {
+  const path = safePath(req.url);
+  const q = path.indexOf("?");
+  return { method: req.method, path: q < 0 ? path : path.slice(0, q), query: q < 0 ? "" : path.slice(q + 1), request: req };
+}
+
+function environOf(req: Request): Record<string, string> {
+  const h = hookRequest(req);
+  return { REQUEST_METHOD: h.method, PATH_INFO: h.path, QUERY_STRING: h.query, SERVER_PROTOCOL: "HTTP/1.1" };
+}

@@ -1,0 +1,106 @@
+/**
+ * @module
+ * The default worker class (`sync`, alias `process`): one Bun process serving every listener on
+ * its event loop. In reuse-port mode it runs `Bun.serve({reusePort: true})` (Bun's native
+ * parser); in shared-socket mode it serves the arbiter's socket with bunicorn's HTTP engine.
+ */
+import type { Server } from "bun";
+import type { HttpEngine } from "../http/index.ts";
+import { Worker } from "./base.ts";
+import type { ListenerSpec } from "./protocol.ts";
+
+type Running = { kind: "bun"; server: Server<unknown> } | { kind: "engine"; engine: HttpEngine };
+
+export class ProcessWorker extends Worker {
+  private running: Running[] = [];
+
+  override async serve(): Promise<void> {
+    // The HTTP engine is loaded only when a shared socket needs it.
+    const engine = this.listeners.some((l) => l.mode === "fd") ? await import("../http/index.ts") : null;
+    for (const listener of this.listeners) this.running.push(this.listen(listener, engine?.serveHttp));
+  }
+
+  private listen(listener: ListenerSpec, serveHttp?: typeof import("../http/index.ts").serveHttp): Running {
+    const cfg = this.cfg;
+    if (listener.mode === "reuse-port") {
+      const keepalive = cfg.keepalive;
+      const handle = (req: Request, server: Server<unknown>) => {
+        // Bun's idleTimeout also cuts slow in-flight handlers: lift it while the app runs,
+        // and restore the keep-alive idle time once the response is ready.
+        if (keepalive > 0) {
+          server.timeout(req, 0);
+          const res = this.handle(req, server);
+          if (res instanceof Response) {
+            server.timeout(req, idle);
+            return res;
+          }
+          return res.then((r) => {
+            server.timeout(req, idle);
+            return r;
+          });
+        }
+        const res = this.handle(req, server);
+        return res instanceof Response ? withClose(res) : res.then(withClose);
+      };
+      const idle = Math.min(255, Math.max(1, Math.ceil(keepalive)));
+      const server = Bun.serve({
+        hostname: listener.host,
+        port: listener.port,
+        reusePort: true,
+        development: false,
+        idleTimeout: idle,
+        fetch: handle,
+        error: (e) => {
+          this.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e));
+          return new Response("Internal Server Error", { status: 500, headers: { "content-type": "text/plain" } });
+        },
+        ...(this.app.websocket ? { websocket: this.app.websocket as never } : {}),
+        ...(tlsOptions(cfg) ?? {}),
+      });
+      return { kind: "bun", server };
+    }
+    const engine = serveHttp!(
+      { fd: listener.fd },
+      {
+        fetch: (req, server) => this.handle(req, server),
+        limitRequestLine: cfg.limit_request_line,
+        limitRequestFields: cfg.limit_request_fields,
+        limitRequestFieldSize: cfg.limit_request_field_size,
+        permitObsoleteFolding: cfg.permit_obsolete_folding,
+        stripHeaderSpaces: cfg.strip_header_spaces,
+        permitUnconventionalHttpMethod: cfg.permit_unconventional_http_method,
+        permitUnconventionalHttpVersion: cfg.permit_unconventional_http_version,
+        casefoldHttpMethod: cfg.casefold_http_method,
+        keepalive: cfg.keepalive,
+        maxInFlight: cfg.worker_connections,
+        onError: (e) => this.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e)),
+      },
+    );
+    return { kind: "engine", engine };
+  }
+
+  override async stop(graceful: boolean): Promise<void> {
+    this.alive = false;
+    const running = this.running;
+    this.running = [];
+    await Promise.all(running.map((r) => (r.kind === "bun" ? r.server.stop(!graceful) : r.engine.stop(graceful))));
+  }
+}
+
+function withClose(res: Response): Response {
+  res.headers.set("connection", "close");
+  return res;
+}
+
+/** Bun TLS options from the SSL settings, or null when no certificate is configured. */
+function tlsOptions(cfg: ProcessWorker["cfg"]): { tls: Record<string, unknown> } | null {
+  if (!cfg.certfile || !cfg.keyfile) return null;
+  const tls: Record<string, unknown> = { cert: Bun.file(cfg.certfile), key: Bun.file(cfg.keyfile) };
+  if (cfg.ca_certs) tls.ca = Bun.file(cfg.ca_certs);
+  if (cfg.cert_reqs > 0) {
+    tls.requestCert = true;
+    tls.rejectUnauthorized = cfg.cert_reqs === 2;
+  }
+  if (cfg.ciphers) tls.ciphers = cfg.ciphers;
+  return { tls };
+}

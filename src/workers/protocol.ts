@@ -1,0 +1,37 @@
+/**
+ * @module
+ * The IPC protocol between the arbiter and its workers (advanced serialization).
+ *
+ * worker → arbiter: `booted` (app loaded and listening: the readiness signal), `heartbeat` (from
+ * the event loop, at least every `timeout/2` s), `retiring` (max_requests reached).
+ * arbiter → worker: `init` (first message), `stop` (graceful), `quit` (fast), `reopen-logs`.
+ */
+import type { Settings } from "../config/registry.ts";
+
+/** How a worker listens. */
+export type ListenerSpec =
+  /** Reuse-port mode: the worker binds its own SO_REUSEPORT socket with Bun.serve. */
+  | { mode: "reuse-port"; host: string; port: number; display: string }
+  /** Shared-socket mode: the arbiter's listening socket, at this fd in the worker. */
+  | { mode: "fd"; fd: number; display: string; unix: boolean };
+
+export interface WorkerInit {
+  type: "init";
+  /** Settings without function values (hooks are re-imported from `configFile`). */
+  settings: Partial<Settings>;
+  configFile: string | null;
+  app: string;
+  age: number;
+  arbiterPid: number;
+  listeners: ListenerSpec[];
+}
+
+export type ArbiterMessage = WorkerInit | { type: "stop" } | { type: "quit" } | { type: "reopen-logs" };
+
+export type WorkerMessage =
+  | { type: "booted" }
+  | { type: "heartbeat"; requests: number; inFlight: number; rss: number }
+  | { type: "retiring"; reason: string };
+
+/** Exit status of a worker that fails before booting (Gunicorn's `WORKER_BOOT_ERROR`). */
+export const WORKER_BOOT_ERROR = 3;

@@ -1,0 +1,201 @@
+/**
+ * @module
+ * @internal The entry point of a worker process, spawned by the arbiter with an IPC channel.
+ * It waits for the `init` message, then: applies `raw_env`, `chdir`, the config file's hooks,
+ * binds (reuse-port mode) and drops privileges, runs `post_fork`, loads the app (exit 4 on
+ * failure), serves, runs `post_worker_init`, reports `booted`, and heartbeats from its event loop.
+ */
+import { AppLoadError, APP_LOAD_ERROR, loadApp } from "../app/load-app.ts";
+import { firstLine, readConfigFile } from "../config/config-file.ts";
+import { resolveHookReferences } from "../config/load.ts";
+import { defaultSettings, getSetting, type Settings } from "../config/registry.ts";
+import type { ArbiterInfo } from "../hook-types.ts";
+import { ErrorLog } from "../log/error-log.ts";
+import { dropPrivileges, resolveGroup, resolveUser, setParentDeathSignal, setProcessComm } from "../os/index.ts";
+import type { Worker } from "./base.ts";
+import { WORKER_BOOT_ERROR, type ArbiterMessage, type WorkerInit, type WorkerMessage } from "./protocol.ts";
+import { resolveWorkerClass } from "./worker-classes.ts";
+
+const send = (msg: WorkerMessage) => {
+  try {
+    process.send?.(msg);
+  } catch {}
+};
+
+let worker: Worker | null = null;
+let log: ErrorLog = new ErrorLog("-", "info");
+let exiting = false;
+let cfg: Settings;
+let arbiterInfo: ArbiterInfo;
+
+function exitNow(code: number): never {
+  process.exit(code);
+}
+
+async function runHook(name: keyof Settings, ...args: unknown[]): Promise<void> {
+  const fn = cfg?.[name];
+  if (typeof fn !== "function") return;
+  try {
+    await (fn as (...a: unknown[]) => unknown)(...args);
+  } catch (e) {
+    log.error("Exception in %s hook: %s", name, e instanceof Error ? (e.stack ?? e.message) : String(e));
+  }
+}
+
+async function gracefulExit(code = 0): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  if (worker) {
+    worker.alive = false;
+    try {
+      await worker.stop(true);
+    } catch (e) {
+      log.error("Error while stopping: %s", firstLine(e));
+    }
+    await runHook("worker_exit", arbiterInfo, worker);
+  }
+  log.info("Worker exiting (pid: %s)", process.pid);
+  exitNow(code);
+}
+
+async function quickExit(): Promise<void> {
+  if (worker) await runHook("worker_int", worker);
+  if (worker) void worker.stop(false);
+  if (worker) await runHook("worker_exit", arbiterInfo, worker);
+  exitNow(0);
+}
+
+async function boot(init: WorkerInit): Promise<void> {
+  // Settings: the arbiter's values, plus the functions (hooks, classes) from the config file.
+  const settings = { ...defaultSettings(), ...init.settings } as Record<string, unknown>;
+  if (init.configFile) {
+    try {
+      const fromFile = await readConfigFile(init.configFile);
+      for (const [k, v] of Object.entries(fromFile)) {
+        if (typeof v === "function" && settings[k] === null) settings[k] = getSetting(k)!.validate(v, k);
+        if (typeof v === "function" && (k === "worker_class" || k === "logger_class")) settings[k] = v;
+      }
+    } catch (e) {
+      log.error("Failed to read config file: %s", firstLine(e));
+      exitNow(WORKER_BOOT_ERROR);
+    }
+  }
+  await resolveHookReferences(settings, process.cwd());
+  cfg = settings as Settings;
+  log = new ErrorLog(cfg.errorlog, cfg.loglevel);
+  arbiterInfo = { pid: init.arbiterPid, cfg };
+
+  for (const pair of cfg.raw_env) {
+    const i = pair.indexOf("=");
+    process.env[pair.slice(0, i)] = pair.slice(i + 1);
+  }
+  try {
+    process.chdir(cfg.chdir);
+  } catch (e) {
+    log.error("Cannot chdir to %s: %s", cfg.chdir, firstLine(e));
+    exitNow(WORKER_BOOT_ERROR);
+  }
+
+  let app;
+  try {
+    app = await loadApp(init.app, cfg.chdir);
+  } catch (e) {
+    log.error(e instanceof AppLoadError ? e.message : `Exception in worker process: ${firstLine(e)}`);
+    exitNow(APP_LOAD_ERROR);
+  }
+
+  const WorkerClass = await resolveWorkerClass(cfg, cfg.chdir).catch((e) => {
+    log.error(firstLine(e));
+    return exitNow(WORKER_BOOT_ERROR);
+  });
+  const maxRequests = cfg.max_requests > 0 ? cfg.max_requests + Math.floor(Math.random() * (cfg.max_requests_jitter + 1)) : 0;
+  let retiring = false;
+  worker = new WorkerClass({
+    age: init.age,
+    arbiter: arbiterInfo,
+    cfg,
+    log,
+    listeners: init.listeners,
+    app,
+    onRequestDone: (served) => {
+      if (maxRequests > 0 && served >= maxRequests && !retiring) {
+        retiring = true;
+        log.info("Autorestarting worker after current request.");
+        send({ type: "retiring", reason: "max_requests" });
+        // Let the arbiter start a replacement first; stop after the current response is written.
+        setTimeout(() => void gracefulExit(0), 0);
+      }
+    },
+  });
+  await runHook("post_fork", arbiterInfo, worker);
+
+  try {
+    await worker.serve();
+  } catch (e) {
+    log.error("Worker failed to start serving: %s", firstLine(e));
+    exitNow(WORKER_BOOT_ERROR);
+  }
+  // Bind first (reuse-port sockets need root's uid to join the group), then drop privileges.
+  if (cfg.user !== null || cfg.group !== null) {
+    try {
+      const user = cfg.user !== null ? resolveUser(cfg.user) : null;
+      const gid = cfg.group !== null ? resolveGroup(cfg.group) : (user?.gid ?? process.getgid!());
+      dropPrivileges({ uid: user?.uid ?? process.getuid!(), gid, initgroups: cfg.initgroups });
+    } catch (e) {
+      log.error("Cannot switch user/group: %s", firstLine(e));
+      exitNow(WORKER_BOOT_ERROR);
+    }
+  }
+  await runHook("post_worker_init", worker);
+  send({ type: "booted" });
+
+  const beat = Math.min(1000, Math.max(100, (cfg.timeout * 1000) / 4 || 1000));
+  setInterval(() => {
+    const w = worker!;
+    send({ type: "heartbeat", requests: w.requests, inFlight: w.inFlight, rss: process.memoryUsage.rss() });
+  }, beat);
+}
+
+function main(): void {
+  const title = process.argv0;
+  if (title.startsWith("bunicorn")) setProcessComm(title.replace(/^bunicorn: /, "bunicorn "));
+  setParentDeathSignal("SIGTERM");
+  // A worker never outlives its arbiter.
+  process.on("disconnect", () => void gracefulExit(0));
+  process.on("SIGTERM", () => void gracefulExit(0));
+  process.on("SIGINT", () => void quickExit());
+  process.on("SIGQUIT", () => void quickExit());
+  process.on("SIGUSR1", () => log.reopen());
+  process.on("SIGWINCH", () => {});
+  process.on("SIGHUP", () => {});
+  process.on("SIGABRT", () => {
+    void (async () => {
+      if (worker) await runHook("worker_abort", worker);
+      exitNow(1);
+    })();
+  });
+  process.on("uncaughtException", (e) => log.error("Uncaught exception in worker: %s", e instanceof Error ? (e.stack ?? e.message) : String(e)));
+  process.on("unhandledRejection", (e) => log.error("Unhandled rejection in worker: %s", e instanceof Error ? (e.stack ?? e.message) : String(e)));
+
+  process.on("message", (msg: ArbiterMessage) => {
+    switch (msg.type) {
+      case "init":
+        boot(msg).catch((e) => {
+          log.error("Exception in worker process: %s", e instanceof Error ? (e.stack ?? e.message) : String(e));
+          exitNow(WORKER_BOOT_ERROR);
+        });
+        break;
+      case "stop":
+        void gracefulExit(0);
+        break;
+      case "quit":
+        void quickExit();
+        break;
+      case "reopen-logs":
+        log.reopen();
+        break;
+    }
+  });
+}
+
+main();
