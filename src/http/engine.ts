@@ -1,0 +1,1149 @@
+/**
+ * bunicorn's own HTTP/1.1 engine ("shared-socket mode").
+ *
+ * `Bun.serve` cannot serve an inherited listening fd, so in shared-socket mode
+ * each worker serves the arbiter's socket with `Bun.listen({ fd })` and this
+ * engine: bytes → {@link HttpRequestParser} → Web `Request` → the app's
+ * `fetch(req, engine)` → `Response` → bytes.
+ *
+ * Behaviour summary:
+ * - keep-alive (HTTP/1.1 by default, HTTP/1.0 with `Connection: keep-alive`),
+ *   pipelining (responses in request order, at most 16 queued per connection;
+ *   reading pauses beyond that);
+ * - request bodies: Content-Length or chunked; a body that is already fully
+ *   buffered is passed as a `Uint8Array`, anything else as a `ReadableStream`
+ *   fed as bytes arrive (reading pauses while the app does not pull);
+ *   `maxRequestBodySize` → 413; `Expect: 100-continue` → `100 Continue` once the
+ *   request is first in line;
+ * - responses: in-memory bodies (string, bytes, JSON…) are written with
+ *   `Content-Length` in one write together with the head; streamed bodies
+ *   (`ReadableStream`, `Bun.file`, `Blob`) use `Transfer-Encoding: chunked`
+ *   unless the whole body is available at once (then `Content-Length`);
+ *   HTTP/1.0 clients get the raw stream and a close; HEAD gets the head only;
+ *   a `Date` header is added, no `Server` header;
+ * - errors: a handler that throws/rejects or returns a non-Response gives a
+ *   plain 500 (no stack) and `onError`; protocol errors give the plain status
+ *   with `Connection: close` and a short text body, then the connection closes;
+ *   nothing escapes to the process;
+ * - timeouts: idle keep-alive connections close after `keepalive` seconds; a
+ *   connection that sends nothing, a partial head, or stalls while sending a
+ *   body is closed after `max(10, keepalive)` seconds. The sweep runs every
+ *   second, so closes happen up to one second late. Handlers themselves have no
+ *   timeout here (that is the arbiter's worker timeout);
+ * - `req.signal` aborts when the client disconnects (one AbortController per
+ *   connection, shared by the requests on it).
+ *
+ * @module
+ */
+import { estimateShallowMemoryUsageOf } from "bun:jsc";
+import type { Socket, SocketHandler, SocketListener } from "bun";
+import { _ChunkedDecoder, type ChunkSink } from "./_chunked.ts";
+import { acquireClock, plainResponse, releaseClock, STATUS_TEXT, statusLine, _clock } from "./_status.ts";
+import { HttpError, RequestBodyTooLarge } from "./errors.ts";
+import { HttpRequestParser, resolveParserOptions, type RequestHead, type ResolvedParserOptions } from "./parser.ts";
+
+/** Where the engine listens: an inherited fd, a TCP address, or a unix socket path. */
+export type HttpTarget = { fd: number } | { hostname: string; port: number } | { unix: string };
+
+/** One finished exchange, for the access log. */
+export interface ResponseRecord {
+  /** Request method (`"-"` when the request line could not be parsed). */
+  method: string;
+  /** Raw request target as sent (path + query, or absolute / authority / `*` form). */
+  target: string;
+  /** Path part of the target (before `?`). */
+  path: string;
+  /** Query string without `?` (empty when none). */
+  query: string;
+  /** `"1.0"` or `"1.1"` (`"-"` when unknown). */
+  httpVersion: string;
+  /** Status code sent. */
+  status: number;
+  /** Response body bytes sent (not counting head or chunk framing). */
+  bytesSent: number;
+  /** `performance.now()` when the request head was complete. */
+  startTime: number;
+  /** Milliseconds from {@link startTime} until the response was fully handed to the socket. */
+  durationMs: number;
+  /** Peer address (`""` for unix sockets). */
+  remoteAddress: string;
+  /** Peer port (0 for unix sockets). */
+  remotePort: number;
+  /** Request headers as a flat `[name, value, …]` list, names as received. */
+  requestHeaders: string[];
+  /** Response headers as a flat `[name, value, …]` list, as sent. */
+  responseHeaders: string[];
+}
+
+/** Options of {@link serveHttp}. Parser limits mirror Gunicorn's settings. */
+export interface HttpEngineOptions {
+  /** The application. May return a Response or a Promise of one. */
+  fetch: (req: Request, server: HttpEngine) => Response | Promise<Response>;
+  /** See {@link HttpParserOptions.limitRequestLine}. Default 4094. */
+  limitRequestLine?: number;
+  /** See {@link HttpParserOptions.limitRequestFields}. Default 100. */
+  limitRequestFields?: number;
+  /** See {@link HttpParserOptions.limitRequestFieldSize}. Default 8190. */
+  limitRequestFieldSize?: number;
+  /** Accept obs-fold header continuation lines. Default false. */
+  permitObsoleteFolding?: boolean;
+  /** Strip whitespace between header names and colons. Default false. */
+  stripHeaderSpaces?: boolean;
+  /** Accept any token as method. Default false. */
+  permitUnconventionalHttpMethod?: boolean;
+  /** Accept well-formed versions other than 1.0/1.1. Default false. */
+  permitUnconventionalHttpVersion?: boolean;
+  /** Upper-case methods. Default false. */
+  casefoldHttpMethod?: boolean;
+  /** Seconds an idle keep-alive connection is kept; 0 = no keep-alive (Connection: close after each response). Default 2. */
+  keepalive?: number;
+  /** Max requests in flight in this engine (worker_connections); beyond it clients get a plain 503 and a close. Default 1000. */
+  maxInFlight?: number;
+  /** Max request body bytes; larger bodies get 413. Default 128 MiB. 0 or Infinity = unlimited. */
+  maxRequestBodySize?: number;
+  /** Called once per finished exchange (access log). Must not throw (errors are swallowed). */
+  onResponse?: (record: ResponseRecord) => void;
+  /** Called when the app throws/rejects or returns a non-Response (`req` is null if the Request could not be built). */
+  onError?: (err: unknown, req: Request | null) => void;
+}
+
+/** A running engine. */
+export interface HttpEngine {
+  /**
+   * Stops the engine. `graceful` (default true): stop accepting, close idle
+   * keep-alive connections, let in-flight responses finish (each connection
+   * closes after its last response) and resolve once every connection is
+   * closed. `false`: close everything now.
+   */
+  stop(graceful?: boolean): Promise<void>;
+  /** Requests whose response has not been fully written yet. */
+  readonly inFlight: number;
+  /** Open connections. */
+  readonly connections: number;
+  /** Exchanges completed since start (including error responses). */
+  readonly requestsServed: number;
+  /** The peer of the connection `req` arrived on, like `Bun.serve`'s `requestIP`; null for unix sockets or foreign requests. */
+  requestIP(req: Request): { address: string; family: string; port: number } | null;
+}
+
+const MAX_PIPELINE = 16;
+/** Unread body bytes beyond which a finished exchange closes the connection instead of draining. */
+const MAX_DRAIN = 64 * 1024;
+/** Bodies at most this big are copied together with the head into one write. */
+const COALESCE_LIMIT = 64 * 1024;
+const BODY_HWM = 64 * 1024;
+const DEFAULT_MAX_BODY = 128 * 1024 * 1024;
+
+const kConn: unique symbol = Symbol("bunicorn.http.conn");
+
+const CONTINUE_LINE = "HTTP/1.1 100 Continue\r\n\r\n";
+
+// ---- in-memory body detection -------------------------------------------------
+// Reading `res.body` materializes a ReadableStream (~0.4 µs), and calling
+// `res.blob()` on a streamed body would buffer it entirely. JSC's shallow size of
+// a Response includes an owned in-memory body (string/bytes), so a Response
+// whose shallow size exceeds that of `new Response(null)` has a non-empty body
+// already in memory, and `res.blob()` resolves synchronously. The heuristic is
+// verified at load time and disabled if it does not hold.
+const EMPTY_RESPONSE_SIZE = estimateShallowMemoryUsageOf(new Response(null));
+const FAST_BODY_OK = ((): boolean => {
+  try {
+    const stream = new ReadableStream({ pull(c) { c.close(); } });
+    if (estimateShallowMemoryUsageOf(new Response(stream)) > EMPTY_RESPONSE_SIZE) return false;
+    if (estimateShallowMemoryUsageOf(new Response(Bun.file("/dev/null"))) > EMPTY_RESPONSE_SIZE) return false;
+    const r = new Response("ab");
+    if (estimateShallowMemoryUsageOf(r) <= EMPTY_RESPONSE_SIZE) return false;
+    const p = r.blob();
+    return Bun.peek.status(p) === "fulfilled";
+  } catch {
+    return false;
+  }
+})();
+
+function toBytes(chunk: unknown): Uint8Array | null {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === "string") return Buffer.from(chunk, "utf8");
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  return null;
+}
+
+function latin1Bytes(s: string): Buffer {
+  const b = Buffer.allocUnsafe(s.length);
+  b.write(s, 0, s.length, "latin1");
+  return b;
+}
+
+/** Settings shared by all connections of an engine. */
+interface EngineConfig {
+  parser: ResolvedParserOptions;
+  keepalive: number;
+  headerTimeoutMs: number;
+  maxInFlight: number;
+  maxBody: number;
+}
+
+// ---- exchange --------------------------------------------------------------------
+
+const EX_APP = 0; // app running
+const EX_READY = 1; // response (or engine error) known, waiting for its turn
+const EX_WRITING = 2; // being written (streaming)
+const EX_DONE = 3;
+
+/** One request/response on a connection. */
+class _Exchange {
+  state = EX_APP;
+  req: Request | null = null;
+  res: Response | null = null;
+  /** Non-zero: the engine answers this status itself (plain text). */
+  errStatus = 0;
+  status = 0;
+  bytesSent = 0;
+  continuePending = false;
+  bodyCtl: ReadableStreamDefaultController<Uint8Array> | null = null;
+  resHeaders: string[] | null = null;
+  readonly start: number;
+
+  constructor(
+    readonly conn: _Conn,
+    readonly head: RequestHead | null,
+    public keepAlive: boolean,
+  ) {
+    this.start = performance.now();
+  }
+}
+
+// ---- connection ------------------------------------------------------------------
+
+const BODY_NONE = 0;
+const BODY_LENGTH = 1;
+const BODY_CHUNKED = 2;
+
+/** Per-connection state, stored in `socket.data`. */
+class _Conn implements ChunkSink {
+  readonly parser: HttpRequestParser;
+  readonly queue: _Exchange[] = [];
+  /** Outbound bytes not yet accepted by the socket. */
+  out: Uint8Array[] | null = null;
+  closed = false;
+  /** End the socket once `out` is flushed. */
+  endAfterFlush = false;
+  /** No more requests are read (after close-delimited exchange or a parse error). */
+  readDone = false;
+  /** Input not yet processed while reading is blocked. */
+  stash: Uint8Array | null = null;
+  paused = false;
+  inProcess = false;
+  deadline = 0;
+  headDeadline = 0;
+  peerEnded = false;
+
+  bodyMode = BODY_NONE;
+  bodyRemaining = 0;
+  bodyReceived = 0;
+  /** Exchange whose request body is being received (null: discarding). */
+  bodyEx: _Exchange | null = null;
+  chunked: _ChunkedDecoder | null = null;
+  /** The exchange being streamed out; waits for drain. */
+  drainWaiter: (() => void) | null = null;
+  ac: AbortController | null = null;
+  authority: string | null = null;
+
+  constructor(
+    readonly engine: _Engine,
+    readonly socket: Socket<_Conn>,
+  ) {
+    this.parser = new HttpRequestParser(engine.cfg.parser);
+    this.deadline = performance.now() + engine.cfg.headerTimeoutMs;
+  }
+
+  // ---- output
+
+  /** Writes bytes, buffering what the socket does not take. */
+  write(data: Uint8Array): void {
+    if (this.closed) return;
+    if (this.out !== null) {
+      this.out.push(data);
+      return;
+    }
+    const n = this.socket.write(data);
+    if (n < 0) return;
+    if (n < data.length) this.out = [data.subarray(n)];
+  }
+
+  onDrain(): void {
+    const out = this.out;
+    if (out !== null) {
+      while (out.length > 0) {
+        const d = out[0]!;
+        const n = this.socket.write(d);
+        if (n < 0) return;
+        if (n < d.length) {
+          out[0] = d.subarray(n);
+          return;
+        }
+        out.shift();
+      }
+      this.out = null;
+    }
+    if (this.endAfterFlush) {
+      this.socket.end();
+      return;
+    }
+    const w = this.drainWaiter;
+    if (w !== null) {
+      this.drainWaiter = null;
+      w();
+    }
+  }
+
+  /** Ends the connection after pending output. */
+  closeSoon(): void {
+    this.readDone = true;
+    if (this.closed) return;
+    if (this.out === null) this.socket.end();
+    else this.endAfterFlush = true;
+  }
+
+  // ---- input
+
+  onData(chunk: Uint8Array): void {
+    if (this.readDone) {
+      // Bytes after the last request we will answer are dropped, except a body still being consumed.
+      if (this.bodyMode === BODY_NONE) return;
+    }
+    if (this.paused) {
+      // Should not happen (socket paused), but keep the bytes in order.
+      this.stash = this.stash === null ? chunk : Buffer.concat([this.stash, chunk]);
+      return;
+    }
+    this.process(chunk, 0);
+  }
+
+  /** Parses and dispatches as much of `buf[pos:]` as possible. */
+  process(buf: Uint8Array, pos: number): void {
+    this.inProcess = true;
+    try {
+      const len = buf.length;
+      while (pos < len) {
+        if (this.bodyMode !== BODY_NONE) {
+          pos = this.consumeBody(buf, pos);
+          if (this.bodyMode !== BODY_NONE) break;
+          continue;
+        }
+        if (this.readDone) break;
+        if (this.queue.length >= MAX_PIPELINE || this.closed) {
+          this.block(buf, pos);
+          break;
+        }
+        const wasEmpty = this.parser.buffered === 0;
+        const end = this.parser.feed(buf, pos);
+        if (end < 0) {
+          if (wasEmpty) this.headDeadline = performance.now() + this.engine.cfg.headerTimeoutMs;
+          break;
+        }
+        pos = this.dispatch(this.parser.head!, buf, end);
+      }
+    } catch (err) {
+      this.protocolError(err);
+    }
+    this.inProcess = false;
+    this.updateDeadline();
+  }
+
+  private block(buf: Uint8Array, pos: number): void {
+    const rest = pos === 0 ? buf : buf.subarray(pos);
+    this.stash = this.stash === null ? rest : Buffer.concat([rest, this.stash]);
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** Continues with stashed input once reading may go on. */
+  unblock(): void {
+    if (!this.paused || this.inProcess || this.closed) return;
+    if (this.queue.length >= MAX_PIPELINE) return;
+    if (this.bodyEx !== null && this.bodyEx.bodyCtl !== null && (this.bodyEx.bodyCtl.desiredSize ?? 1) <= 0) return;
+    this.paused = false;
+    this.socket.resume();
+    const s = this.stash;
+    this.stash = null;
+    if (s !== null) this.process(s, 0);
+  }
+
+  updateDeadline(): void {
+    if (this.closed) return;
+    const now = performance.now();
+    if (this.bodyMode !== BODY_NONE) this.deadline = now + this.engine.cfg.headerTimeoutMs;
+    else if (this.parser.buffered > 0) this.deadline = this.headDeadline;
+    else if (this.queue.length > 0) this.deadline = 0;
+    else this.deadline = now + this.engine.cfg.keepalive * 1000;
+  }
+
+  /** Builds the Request for a parsed head, starts the app; returns the position after any buffered body. */
+  private dispatch(head: RequestHead, buf: Uint8Array, pos: number): number {
+    const engine = this.engine;
+    const cfg = engine.cfg;
+    let keepAlive = head.keepAlive && cfg.keepalive > 0 && !engine.stopping;
+    if (head.method === "CONNECT") keepAlive = false;
+    const ex = new _Exchange(this, head, keepAlive);
+    this.queue.push(ex);
+    engine.inFlight++;
+    if (!keepAlive) this.readDone = true;
+
+    if (engine.inFlight > cfg.maxInFlight) {
+      this.engineError(ex, 503);
+      return buf.length;
+    }
+
+    // Framing.
+    let bodyMode = BODY_NONE;
+    const cl = head.contentLength;
+    if (head.chunked) bodyMode = BODY_CHUNKED;
+    else if (cl > 0) bodyMode = BODY_LENGTH;
+    if (cl > cfg.maxBody) {
+      this.engineError(ex, 413);
+      return buf.length;
+    }
+
+    let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
+    if (bodyMode === BODY_LENGTH && buf.length - pos >= cl) {
+      body = buf.subarray(pos, pos + cl);
+      pos += cl;
+      bodyMode = BODY_NONE;
+    } else if (bodyMode !== BODY_NONE) {
+      body = this.startBody(ex, bodyMode, cl);
+    }
+
+    const url = this.url(head);
+    const h = head.headers;
+    const init: RequestInit & { duplex?: string } = { method: head.method, headers: pairsToRecord(h), signal: this.signal() };
+    if (body !== null) {
+      init.body = body;
+      if (body instanceof ReadableStream) init.duplex = "half";
+    }
+    let req: Request;
+    try {
+      req = new Request(url, init);
+    } catch {
+      this.bodyEx = null;
+      ex.bodyCtl = null;
+      this.engineError(ex, 400);
+      return buf.length;
+    }
+    (req as unknown as Record<symbol, _Conn>)[kConn] = this;
+    ex.req = req;
+
+    if (head.expectContinue && bodyMode !== BODY_NONE) {
+      if (this.queue.length === 1) this.write(latin1Bytes(CONTINUE_LINE));
+      else ex.continuePending = true;
+    }
+
+    let r: unknown;
+    try {
+      r = engine.app(req, engine);
+    } catch (err) {
+      this.appFailed(ex, err);
+      return pos;
+    }
+    if (r instanceof Response) this.respond(ex, r);
+    else if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
+      (r as Promise<unknown>).then(
+        (res) => this.respond(ex, res),
+        (err) => this.appFailed(ex, err),
+      );
+    } else this.respond(ex, r);
+    return pos;
+  }
+
+  private startBody(ex: _Exchange, mode: number, cl: number): ReadableStream<Uint8Array> {
+    this.bodyMode = mode;
+    this.bodyRemaining = cl;
+    this.bodyReceived = 0;
+    this.bodyEx = ex;
+    if (mode === BODY_CHUNKED) {
+      if (this.chunked === null) {
+        const p = this.engine.cfg.parser;
+        this.chunked = new _ChunkedDecoder(p.limitRequestFields, p.limitRequestFieldSize);
+      } else this.chunked.reset();
+    }
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          ex.bodyCtl = c;
+        },
+        pull: () => {
+          this.unblock();
+        },
+        cancel: () => {
+          ex.bodyCtl = null;
+          if (this.bodyEx === ex) this.bodyEx = null;
+          this.unblock();
+        },
+      },
+      { highWaterMark: BODY_HWM, size: (c) => (c === undefined ? 0 : c.byteLength) },
+    );
+  }
+
+  /** Consumes request body bytes; returns the new position. */
+  private consumeBody(buf: Uint8Array, pos: number): number {
+    if (this.bodyMode === BODY_LENGTH) {
+      const take = Math.min(this.bodyRemaining, buf.length - pos);
+      this.chunkData(buf, pos, pos + take);
+      this.bodyRemaining -= take;
+      pos += take;
+      if (this.bodyRemaining === 0) this.endBody();
+      return pos;
+    }
+    const dec = this.chunked!;
+    try {
+      pos = dec.feed(buf, pos, buf.length, this);
+    } catch (err) {
+      this.bodyFailed(err);
+      return buf.length;
+    }
+    if (dec.done) this.endBody();
+    return pos;
+  }
+
+  /** ChunkSink: body data. */
+  chunkData(buf: Uint8Array, start: number, end: number): void {
+    if (start === end) return;
+    this.bodyReceived += end - start;
+    if (this.bodyReceived > this.engine.cfg.maxBody) throw new RequestBodyTooLarge();
+    const ex = this.bodyEx;
+    if (ex === null || ex.bodyCtl === null) return; // discarding
+    ex.bodyCtl.enqueue(buf.subarray(start, end));
+    if ((ex.bodyCtl.desiredSize ?? 1) <= 0 && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private endBody(): void {
+    this.bodyMode = BODY_NONE;
+    const ex = this.bodyEx;
+    this.bodyEx = null;
+    if (ex !== null && ex.bodyCtl !== null) {
+      const c = ex.bodyCtl;
+      ex.bodyCtl = null;
+      try {
+        c.close();
+      } catch {
+        /* cancelled */
+      }
+    }
+  }
+
+  /** A malformed or too large body: error the app's stream and answer with the error status if possible. */
+  private bodyFailed(err: unknown): void {
+    const status = err instanceof HttpError ? err.status : 400;
+    this.bodyMode = BODY_NONE;
+    this.readDone = true;
+    const ex = this.bodyEx;
+    this.bodyEx = null;
+    if (ex === null) {
+      this.closeSoon();
+      return;
+    }
+    ex.keepAlive = false;
+    if (ex.bodyCtl !== null) {
+      const c = ex.bodyCtl;
+      ex.bodyCtl = null;
+      try {
+        c.error(err);
+      } catch {
+        /* already closed */
+      }
+    }
+    if (ex.state === EX_APP) this.engineError(ex, status);
+  }
+
+  /** Answers a request with a plain status instead of (or ahead of) the app. */
+  engineError(ex: _Exchange, status: number): void {
+    ex.keepAlive = false;
+    this.readDone = true;
+    ex.errStatus = status;
+    ex.res = null;
+    ex.state = EX_READY;
+    this.pump();
+  }
+
+  /** A parse error: queue a plain error response and close after it. */
+  private protocolError(err: unknown): void {
+    if (!(err instanceof HttpError)) {
+      this.engine.reportError(err, null);
+    }
+    this.readDone = true;
+    this.parser.reset();
+    if (this.bodyMode !== BODY_NONE) {
+      this.bodyFailed(err);
+      return;
+    }
+    const ex = new _Exchange(this, null, false);
+    this.queue.push(ex);
+    this.engine.inFlight++;
+    ex.errStatus = err instanceof HttpError ? err.status : 400;
+    ex.state = EX_READY;
+    this.pump();
+  }
+
+  appFailed(ex: _Exchange, err: unknown): void {
+    this.engine.reportError(err, ex.req);
+    if (ex.state !== EX_APP) return;
+    ex.errStatus = 500;
+    ex.state = EX_READY;
+    this.pump();
+  }
+
+  respond(ex: _Exchange, res: unknown): void {
+    if (ex.state !== EX_APP) return; // engine already answered (e.g. 413)
+    if (!(res instanceof Response)) {
+      this.appFailed(ex, new TypeError(`fetch handler returned ${res === null ? "null" : typeof res}, expected a Response`));
+      return;
+    }
+    ex.res = res;
+    ex.state = EX_READY;
+    if (this.queue[0] === ex) this.pump();
+  }
+
+  url(head: RequestHead): string {
+    const t = head.target;
+    const c = t.charCodeAt(0);
+    if (c === 47 /* / */) return "http://" + (head.host || this.defaultAuthority()) + t;
+    if (head.method === "CONNECT") return "http://" + t + "/";
+    if (c === 42 /* * */ && t.length === 1) return "http://" + (head.host || this.defaultAuthority()) + "/";
+    return t; // absolute-form keeps its own authority
+  }
+
+  defaultAuthority(): string {
+    let a = this.authority;
+    if (a === null) {
+      const s = this.socket;
+      const addr = s.localAddress;
+      if (!addr) a = "localhost";
+      else if (addr.includes(":")) a = `[${addr}]:${s.localPort}`;
+      else a = `${addr}:${s.localPort}`;
+      this.authority = a;
+    }
+    return a;
+  }
+
+  signal(): AbortSignal {
+    let ac = this.ac;
+    if (ac === null) ac = this.ac = new AbortController();
+    return ac.signal;
+  }
+
+  // ---- response writing
+
+  /** Writes ready responses in order. */
+  pump(): void {
+    const q = this.queue;
+    while (q.length > 0) {
+      const ex = q[0]!;
+      if (this.closed) {
+        if (ex.state === EX_WRITING || ex.state === EX_APP) return;
+        this.finish(ex);
+        continue;
+      }
+      if (ex.state === EX_APP) {
+        if (ex.continuePending) {
+          ex.continuePending = false;
+          this.write(latin1Bytes(CONTINUE_LINE));
+        }
+        return;
+      }
+      if (ex.state !== EX_READY) return;
+      if (ex.errStatus !== 0) {
+        this.writeEngineError(ex);
+        this.finish(ex);
+        continue;
+      }
+      ex.state = EX_WRITING;
+      if (!this.writeResponse(ex, ex.res!)) return; // streaming; pump resumes when done
+      this.finish(ex);
+    }
+  }
+
+  private writeEngineError(ex: _Exchange): void {
+    const status = ex.errStatus;
+    ex.status = status;
+    ex.keepAlive = false;
+    const body = `${STATUS_TEXT[status] ?? "Error"}\n`;
+    ex.bytesSent = body.length;
+    this.write(latin1Bytes(plainResponse(status, body, true)));
+  }
+
+  /** Writes a response. Returns true if done synchronously, false if streaming continues asynchronously. */
+  private writeResponse(ex: _Exchange, res: Response): boolean {
+    const status = res.status;
+    ex.status = status;
+    const isHead = ex.head !== null && ex.head.method === "HEAD";
+    const noBody = status < 200 || status === 204 || status === 304;
+    const http10 = ex.head !== null && ex.head.versionMinor === 0;
+    const record = this.engine.onResponse !== null;
+    const rh: string[] | null = record ? [] : null;
+    let h = statusLine(status, res.statusText);
+    let hasDate = false;
+    let hasType = false;
+    let appLength: string | null = null;
+    const headers = res.headers as Headers & { count?: number };
+    if (headers.count !== 0) {
+      for (const [k, v] of headers) {
+        switch (k) {
+          case "content-length":
+            appLength = v;
+            continue;
+          case "transfer-encoding":
+          case "connection":
+          case "keep-alive":
+            continue;
+          case "date":
+            hasDate = true;
+            break;
+          case "content-type":
+            hasType = true;
+            break;
+        }
+        h += k + ": " + v + "\r\n";
+        if (rh !== null) rh.push(k, v);
+      }
+    }
+    if (!hasDate) h += _clock.dateLine;
+    if (!ex.keepAlive) h += "Connection: close\r\n";
+    else if (http10) h += "Connection: keep-alive\r\n";
+    ex.resHeaders = rh;
+
+    if (FAST_BODY_OK && estimateShallowMemoryUsageOf(res) > EMPTY_RESPONSE_SIZE) {
+      const blob = Bun.peek(res.blob()) as Blob;
+      if (!hasType && blob.type !== "") {
+        h += "content-type: " + blob.type + "\r\n";
+        if (rh !== null) rh.push("content-type", blob.type);
+      }
+      const bytes = Bun.peek(blob.bytes()) as Uint8Array;
+      this.writeKnown(ex, h, bytes, isHead, noBody);
+      return true;
+    }
+    const body = res.body;
+    if (body === null) {
+      if (noBody) h += "\r\n";
+      else if (isHead && appLength !== null) h += "Content-Length: " + appLength + "\r\n\r\n";
+      else h += "Content-Length: 0\r\n\r\n";
+      this.write(latin1Bytes(h));
+      return true;
+    }
+    if (isHead || noBody) {
+      if (isHead && appLength !== null && !noBody) h += "Content-Length: " + appLength + "\r\n";
+      h += "\r\n";
+      this.write(latin1Bytes(h));
+      body.cancel().catch(() => {});
+      return true;
+    }
+    void this.streamBody(ex, h, body, http10);
+    return false;
+  }
+
+  private writeKnown(ex: _Exchange, h: string, bytes: Uint8Array, isHead: boolean, noBody: boolean): void {
+    if (noBody) {
+      this.write(latin1Bytes(h + "\r\n"));
+      return;
+    }
+    h += "Content-Length: " + bytes.length + "\r\n\r\n";
+    if (isHead) {
+      this.write(latin1Bytes(h));
+      return;
+    }
+    ex.bytesSent = bytes.length;
+    const hl = h.length;
+    if (bytes.length <= COALESCE_LIMIT) {
+      const out = Buffer.allocUnsafe(hl + bytes.length);
+      out.write(h, 0, hl, "latin1");
+      out.set(bytes, hl);
+      this.write(out);
+    } else {
+      this.write(latin1Bytes(h));
+      this.write(bytes);
+    }
+  }
+
+  private waitDrain(): Promise<void> {
+    return new Promise((resolve) => {
+      this.drainWaiter = resolve;
+    });
+  }
+
+  /** Streams a ReadableStream body (chunked, or close-delimited for HTTP/1.0). */
+  private async streamBody(ex: _Exchange, h: string, body: ReadableStream, http10: boolean): Promise<void> {
+    let headSent = false;
+    const reader = body.getReader();
+    try {
+      const first = await reader.read();
+      if (first.done) {
+        this.write(latin1Bytes(h + "Content-Length: 0\r\n\r\n"));
+        headSent = true;
+      } else {
+        let chunk = toBytes(first.value);
+        if (chunk === null) throw new TypeError("Response stream chunk is not bytes or string");
+        let next = reader.read();
+        if (Bun.peek.status(next) === "fulfilled") {
+          const r = Bun.peek(next) as { done: boolean };
+          if (r.done) {
+            // The whole body arrived at once: send it with a length.
+            headSent = true;
+            this.writeKnown(ex, h, chunk, false, false);
+            this.done(ex);
+            return;
+          }
+        }
+        if (http10) {
+          ex.keepAlive = false;
+          if (!h.includes("Connection: close")) h += "Connection: close\r\n";
+          this.write(latin1Bytes(h + "\r\n"));
+        } else {
+          this.write(latin1Bytes(h + "Transfer-Encoding: chunked\r\n\r\n"));
+        }
+        headSent = true;
+        for (;;) {
+          if (this.closed) {
+            reader.cancel().catch(() => {});
+            break;
+          }
+          if (chunk.length > 0) {
+            ex.bytesSent += chunk.length;
+            if (http10) this.write(chunk);
+            else this.writeChunk(chunk);
+            if (this.out !== null) await this.waitDrain();
+          }
+          const r = await next;
+          if (r.done) break;
+          const c = toBytes(r.value);
+          if (c === null) throw new TypeError("Response stream chunk is not bytes or string");
+          chunk = c;
+          next = reader.read();
+        }
+        if (!http10 && !this.closed) this.write(latin1Bytes("0\r\n\r\n"));
+      }
+    } catch (err) {
+      this.engine.reportError(err, ex.req);
+      reader.cancel().catch(() => {});
+      if (!headSent && !this.closed) {
+        ex.keepAlive = false;
+        ex.errStatus = 500;
+        this.writeEngineError(ex);
+      } else {
+        // Mid-stream failure: the only honest signal is to cut the connection.
+        ex.keepAlive = false;
+        if (!this.closed) this.socket.terminate();
+      }
+    }
+    this.done(ex);
+  }
+
+  private writeChunk(chunk: Uint8Array): void {
+    const size = chunk.length.toString(16);
+    const sl = size.length;
+    const len = chunk.length;
+    if (len <= COALESCE_LIMIT) {
+      const out = Buffer.allocUnsafe(sl + 4 + len);
+      out.write(size, 0, sl, "latin1");
+      out[sl] = 13;
+      out[sl + 1] = 10;
+      out.set(chunk, sl + 2);
+      out[sl + 2 + len] = 13;
+      out[sl + 3 + len] = 10;
+      this.write(out);
+    } else {
+      this.write(latin1Bytes(size + "\r\n"));
+      this.write(chunk);
+      this.write(latin1Bytes("\r\n"));
+    }
+  }
+
+  /** A streamed exchange finished: account and continue with the queue. */
+  private done(ex: _Exchange): void {
+    if (ex.state === EX_DONE) return;
+    this.finish(ex);
+    this.pump();
+  }
+
+  /** Accounting for a finished exchange; removes it from the queue head. */
+  private finish(ex: _Exchange): void {
+    if (ex.state === EX_DONE) return;
+    ex.state = EX_DONE;
+    if (this.queue[0] === ex) this.queue.shift();
+    else {
+      const i = this.queue.indexOf(ex);
+      if (i >= 0) this.queue.splice(i, 1);
+    }
+    const engine = this.engine;
+    engine.inFlight--;
+    engine.requestsServed++;
+    if (engine.onResponse !== null) engine.record(ex);
+    if (this.closed) return;
+    // A body the app did not read: drain small ones, otherwise close.
+    if (this.bodyEx === ex) {
+      const c = ex.bodyCtl;
+      ex.bodyCtl = null;
+      this.bodyEx = null;
+      if (c !== null) {
+        try {
+          c.close();
+        } catch {
+          /* already closed */
+        }
+      }
+      if (this.bodyMode === BODY_CHUNKED || this.bodyRemaining > MAX_DRAIN || ex.continuePending) ex.keepAlive = false;
+    }
+    if (!ex.keepAlive || engine.stopping) this.readDone = true;
+    if (this.queue.length === 0) {
+      if (this.readDone || (this.peerEnded && this.parser.buffered === 0 && this.bodyMode === BODY_NONE)) {
+        this.closeSoon();
+        return;
+      }
+      if (!this.inProcess) this.updateDeadline();
+    }
+    if (this.paused && !this.inProcess) queueMicrotask(() => this.unblock());
+  }
+
+  onEnd(): void {
+    this.peerEnded = true;
+    if (this.queue.length === 0) this.closeSoon();
+  }
+
+  onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.deadline = 0;
+    this.out = null;
+    if (this.ac !== null) this.ac.abort(new DOMException("The connection was closed.", "AbortError"));
+    const be = this.bodyEx;
+    if (be !== null && be.bodyCtl !== null) {
+      try {
+        be.bodyCtl.error(new DOMException("The connection was closed.", "AbortError"));
+      } catch {
+        /* closed */
+      }
+      be.bodyCtl = null;
+    }
+    this.bodyEx = null;
+    this.bodyMode = BODY_NONE;
+    const w = this.drainWaiter;
+    this.drainWaiter = null;
+    if (w !== null) w();
+    // Exchanges whose app is done are accounted now; running ones when they finish.
+    this.pump();
+    this.engine.connClosed(this);
+  }
+}
+
+/** Flat `[name, value, …]` → a null-prototype record, duplicates joined with ", ". */
+function pairsToRecord(h: string[]): Record<string, string> {
+  const o: Record<string, string> = Object.create(null);
+  for (let i = 0; i < h.length; i += 2) {
+    const k = h[i]!;
+    const prev = o[k];
+    o[k] = prev === undefined ? h[i + 1]! : prev + ", " + h[i + 1]!;
+  }
+  return o;
+}
+
+// ---- engine ------------------------------------------------------------------------
+
+const handlers: SocketHandler<_Conn> = {
+  open(socket) {
+    // `data` given to Bun.listen is each accepted socket's initial `data`.
+    const engine = socket.data as unknown;
+    if (engine instanceof _Engine) engine.connOpened(socket);
+    else socket.terminate();
+  },
+  data(socket, chunk) {
+    const c = socket.data;
+    if (c !== undefined) c.onData(chunk);
+  },
+  drain(socket) {
+    const c = socket.data;
+    if (c !== undefined) c.onDrain();
+  },
+  end(socket) {
+    const c = socket.data;
+    if (c !== undefined) c.onEnd();
+  },
+  close(socket) {
+    const c = socket.data;
+    if (c !== undefined) c.onClose();
+  },
+  error() {
+    // `close` follows.
+  },
+  timeout() {},
+};
+
+class _Engine implements HttpEngine {
+  readonly cfg: EngineConfig;
+  readonly app: HttpEngineOptions["fetch"];
+  readonly onResponse: ((record: ResponseRecord) => void) | null;
+  readonly onError: ((err: unknown, req: Request | null) => void) | null;
+  readonly conns = new Set<_Conn>();
+  inFlight = 0;
+  requestsServed = 0;
+  stopping = false;
+  private listener: SocketListener<_Engine> | null = null;
+  private sweepTimer: ReturnType<typeof setInterval>;
+  private stopWaiters: (() => void)[] = [];
+
+  constructor(target: HttpTarget, o: HttpEngineOptions) {
+    if (typeof o.fetch !== "function") throw new TypeError("serveHttp: options.fetch must be a function");
+    const keepalive = Math.max(0, o.keepalive ?? 2);
+    const maxBodyOpt = o.maxRequestBodySize ?? DEFAULT_MAX_BODY;
+    this.cfg = {
+      parser: resolveParserOptions(o),
+      keepalive,
+      headerTimeoutMs: Math.max(10, keepalive) * 1000,
+      maxInFlight: Math.max(1, o.maxInFlight ?? 1000),
+      maxBody: maxBodyOpt <= 0 ? Infinity : maxBodyOpt,
+    };
+    this.app = o.fetch;
+    this.onResponse = o.onResponse ?? null;
+    this.onError = o.onError ?? null;
+
+    const opts: Record<string, unknown> = { socket: handlers, data: this };
+    if ("fd" in target) opts.fd = target.fd;
+    else if ("unix" in target) opts.unix = target.unix;
+    else {
+      opts.hostname = target.hostname;
+      opts.port = target.port;
+    }
+    this.listener = Bun.listen(opts as unknown as Parameters<typeof Bun.listen<_Engine>>[0]) as SocketListener<_Engine>;
+    acquireClock();
+    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer.unref();
+  }
+
+  /** Port of a TCP listener (0 for fd/unix listeners where unknown). */
+  get port(): number {
+    return (this.listener as unknown as { port?: number } | null)?.port ?? 0;
+  }
+
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  connOpened(socket: Socket<_Conn>): void {
+    const c = new _Conn(this, socket);
+    socket.data = c;
+    this.conns.add(c);
+    if (this.stopping) c.closeSoon();
+  }
+
+  connClosed(c: _Conn): void {
+    this.conns.delete(c);
+    if (this.stopping && this.conns.size === 0) this.resolveStop();
+  }
+
+  reportError(err: unknown, req: Request | null): void {
+    const f = this.onError;
+    if (f === null) return;
+    try {
+      f(err, req);
+    } catch {
+      /* a failing logger must not take the worker down */
+    }
+  }
+
+  record(ex: _Exchange): void {
+    const head = ex.head;
+    const conn = ex.conn;
+    const target = head !== null ? head.target : "";
+    const q = target.indexOf("?");
+    const rec: ResponseRecord = {
+      method: head !== null ? head.method : "-",
+      target,
+      path: q < 0 ? target : target.substring(0, q),
+      query: q < 0 ? "" : target.substring(q + 1),
+      httpVersion: head !== null ? head.httpVersion : "-",
+      status: ex.status,
+      bytesSent: ex.bytesSent,
+      startTime: ex.start,
+      durationMs: performance.now() - ex.start,
+      remoteAddress: conn.socket.remoteAddress ?? "",
+      remotePort: conn.socket.remotePort ?? 0,
+      requestHeaders: head !== null ? head.headers : [],
+      responseHeaders: ex.resHeaders ?? [],
+    };
+    try {
+      this.onResponse!(rec);
+    } catch {
+      /* ignore */
+    }
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const c of this.conns) {
+      if (c.deadline > 0 && now >= c.deadline && !c.closed) {
+        c.deadline = 0;
+        c.readDone = true;
+        c.socket.end();
+      }
+    }
+  }
+
+  requestIP(req: Request): { address: string; family: string; port: number } | null {
+    const c = (req as unknown as Record<symbol, _Conn | undefined>)[kConn];
+    if (c === undefined) return null;
+    const s = c.socket;
+    const address = s.remoteAddress;
+    if (!address) return null;
+    return { address, family: s.remoteFamily ?? (address.includes(":") ? "IPv6" : "IPv4"), port: s.remotePort };
+  }
+
+  stop(graceful = true): Promise<void> {
+    const p = new Promise<void>((resolve) => {
+      this.stopWaiters.push(resolve);
+    });
+    if (!this.stopping) {
+      this.stopping = true;
+      clearInterval(this.sweepTimer);
+      releaseClock();
+      const l = this.listener;
+      this.listener = null;
+      if (l !== null) l.stop(false);
+      for (const c of this.conns) {
+        if (!graceful) {
+          c.readDone = true;
+          c.socket.terminate();
+        } else if (c.queue.length === 0) {
+          c.closeSoon();
+        } else {
+          c.readDone = true;
+        }
+      }
+    } else if (!graceful) {
+      for (const c of this.conns) c.socket.terminate();
+    }
+    if (this.conns.size === 0) this.resolveStop();
+    return p;
+  }
+
+  private resolveStop(): void {
+    const w = this.stopWaiters;
+    this.stopWaiters = [];
+    for (const f of w) f();
+  }
+}
+
+/**
+ * Serves `options.fetch` over HTTP/1.1 on `target` (an inherited listening fd,
+ * a TCP address, or a unix socket path) with bunicorn's own engine.
+ *
+ * @example
+ * ```ts
+ * const engine = serveHttp({ fd: 3 }, { fetch: () => new Response("hi") });
+ * process.on("SIGTERM", () => engine.stop().then(() => process.exit(0)));
+ * ```
+ */
+export function serveHttp(target: HttpTarget, options: HttpEngineOptions): HttpEngine & { readonly port: number } {
+  return new _Engine(target, options);
+}

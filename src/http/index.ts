@@ -1,0 +1,17 @@
+/**
+ * bunicorn's own HTTP/1.1 engine ("shared-socket mode"): public API.
+ * @module
+ */
+export { serveHttp } from "./engine.ts";
+export type { HttpEngine, HttpEngineOptions, HttpTarget, ResponseRecord } from "./engine.ts";
+export {
+  HttpRequestParser,
+  RequestHead,
+  resolveParserOptions,
+  MAX_REQUEST_LINE,
+  MAX_HEADERS,
+  DEFAULT_MAX_HEADERFIELD_SIZE,
+  UNLIMITED_REQUEST_LINE_CAP,
+} from "./parser.ts";
+export type { HttpParserOptions, ResolvedParserOptions } from "./parser.ts";
+export * from "./errors.ts";
