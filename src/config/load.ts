@@ -50,7 +50,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
     : null;
   if (cmdArgs?.app) throw new ConfigError("BUNICORN_CMD_ARGS: an APP_MODULE cannot be given here");
 
-  const settings = defaultSettings() as Record<string, unknown>;
+  const settings = defaultSettings(env) as Record<string, unknown>;
   const sources: Record<string, SettingSource> = {};
   for (const s of SETTINGS) sources[s.name] = "default";
 

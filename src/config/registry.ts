@@ -57,10 +57,10 @@ export function getSetting(name: string): SettingDef | undefined {
   return BY_NAME.get(SETTING_ALIASES[name] ?? name);
 }
 
-/** The defaults of every setting, computed now (some read the environment). */
-export function defaultSettings(): Settings {
+/** The defaults of every setting, computed now (some read the environment `env`). */
+export function defaultSettings(env: Record<string, string | undefined> = process.env): Settings {
   const out: Record<string, unknown> = {};
-  for (const s of SETTINGS) out[s.name] = s.default();
+  for (const s of SETTINGS) out[s.name] = s.default(env);
   return out as Settings;
 }
 

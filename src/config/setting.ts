@@ -61,8 +61,8 @@ export interface SettingDef<N extends string = string, T = unknown> {
   /** Extra flags that set the setting to `false` (`--no-reuse-port`). */
   readonly cliNegative?: readonly string[];
   /** The default value, computed when the config is built (some read `PORT`,
-   * `WEB_CONCURRENCY`, `FORWARDED_ALLOW_IPS`, `SENDFILE`). */
-  readonly default: () => T;
+   * `WEB_CONCURRENCY`, `FORWARDED_ALLOW_IPS`, `SENDFILE` from `env`, default `process.env`). */
+  readonly default: (env?: Record<string, string | undefined>) => T;
   /** How the default is shown in docs when it is not a plain value. */
   readonly defaultDoc?: string;
   readonly validate: Validator<T>;

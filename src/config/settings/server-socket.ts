@@ -9,7 +9,7 @@ export const serverSocketSettings = [
     cli: ["-b", "--bind"],
     meta: "ADDRESS",
     action: "append",
-    default: () => (process.env.PORT ? [`0.0.0.0:${process.env.PORT}`] : ["127.0.0.1:8000"]),
+    default: (env = process.env) => (env.PORT ? [`0.0.0.0:${env.PORT}`] : ["127.0.0.1:8000"]),
     defaultDoc: "`['127.0.0.1:8000']` (or `['0.0.0.0:$PORT']` when `PORT` is set)",
     validate: (x, name) => {
       const list = v.stringList(x, name);

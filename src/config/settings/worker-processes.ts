@@ -8,7 +8,7 @@ export const workerProcessesSettings = [
     section: "Worker Processes",
     cli: ["-w", "--workers"],
     meta: "INT",
-    default: () => (process.env.WEB_CONCURRENCY ? v.positiveInt(process.env.WEB_CONCURRENCY, "WEB_CONCURRENCY") : 1),
+    default: (env = process.env) => (env.WEB_CONCURRENCY ? v.positiveInt(env.WEB_CONCURRENCY, "WEB_CONCURRENCY") : 1),
     defaultDoc: "`1` (or `WEB_CONCURRENCY`)",
     validate: v.positiveInt,
     scope: "arbiter",
