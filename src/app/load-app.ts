@@ -71,21 +71,29 @@ export function parseAppSpec(spec: string): AppSpec {
 /** Parses a comma-separated list of literals: strings (' or "), numbers, true/false/null, JSON. */
 export function parseLiteralArgs(src: string, whole = src): unknown[] {
   if (src.trim() === "") return [];
-  // Turn single-quoted strings into JSON strings, leaving double-quoted ones alone.
+  // Turn single-quoted strings into JSON strings, leaving double-quoted ones alone, and Python's
+  // True/False/None outside strings into JSON.
   let json = "";
+  let plain = "";
+  const flush = () => {
+    json += plain.replace(/\bTrue\b/g, "true").replace(/\bFalse\b/g, "false").replace(/\bNone\b/g, "null");
+    plain = "";
+  };
   for (let i = 0; i < src.length; i++) {
     const c = src[i]!;
     if (c === '"') {
       const end = findClose(src, i, '"');
+      flush();
       json += src.slice(i, end + 1);
       i = end;
     } else if (c === "'") {
       const end = findClose(src, i, "'");
+      flush();
       json += JSON.stringify(src.slice(i + 1, end).replace(/\\'/g, "'"));
       i = end;
-    } else json += c;
+    } else plain += c;
   }
-  json = json.replace(/\bTrue\b/g, "true").replace(/\bFalse\b/g, "false").replace(/\bNone\b/g, "null");
+  flush();
   try {
     return JSON.parse(`[${json}]`);
   } catch {
@@ -157,7 +165,7 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<FetchA
     }
     throw new AppLoadError(`Failed to find attribute ${JSON.stringify(exportName)} in ${JSON.stringify(parsed.module)}.`);
   }
-  let value = mod[exportName];
+  let value: unknown = mod[exportName];
   const label = `${parsed.module}:${parsed.name ?? "default"}`;
   if (parsed.args !== null) {
     if (typeof value !== "function") throw new AppLoadError(`${label} is not callable, so it cannot be called as a factory.`);
