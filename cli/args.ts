@@ -21,14 +21,24 @@ export function registryArgs(): ArgsDef {
     const long = flags.find((f) => f.startsWith("--"));
     if (!long) continue;
     const short = flags.find((f) => /^-[^-]$/.test(f));
-    const aliases = [...flags.filter((f) => f !== long && f !== short).map((f) => f.replace(/^--?/, "")), ...(short ? [short.slice(1)] : [])];
     const boolean = s.action === "store_true" || s.action === "store_false";
     args[long.slice(2)] = {
       type: boolean ? "boolean" : "string",
       description: shortHelp(s.description),
       ...(boolean ? {} : { valueHint: s.meta ?? "VALUE" }),
-      ...(aliases.length ? { alias: aliases } : {}),
+      ...(short ? { alias: [short.slice(1)] } : {}),
     };
+    // citty renders every alias with one dash, so other long flags get their own line.
+    for (const other of flags.filter((f) => f.startsWith("--") && f !== long)) {
+      args[other.slice(2)] = {
+        type: boolean ? "boolean" : "string",
+        description: `Same as ${long}.`,
+        ...(boolean ? {} : { valueHint: s.meta ?? "VALUE" }),
+      };
+    }
+    for (const negative of s.cliNegative ?? []) {
+      args[negative.slice(2)] = { type: "boolean", description: `Turn ${long} off.` };
+    }
   }
   return args;
 }

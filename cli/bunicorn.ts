@@ -18,7 +18,9 @@ const command = defineCommand({
     version: VERSION,
     description: "The Green Unicorn for Bun: a pre-fork HTTP server for fetch apps (bunicorn [OPTIONS] APP_MODULE)",
   },
-  args: registryArgs(),
+  // Declaring --version here stops citty from answering it with the bare version number; the
+  // registry parser sees it and `run` prints `bunicorn (version X)`.
+  args: { ...registryArgs(), version: { type: "boolean", alias: ["v"], description: "Print the version and exit." } },
   async run({ rawArgs }) {
     const argv = [...rawArgs];
     let code: number;
