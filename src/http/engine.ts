@@ -129,12 +129,26 @@ export interface HttpEngine {
 const MAX_PIPELINE = 16;
 /** Unread body bytes beyond which a finished exchange closes the connection instead of draining. */
 const MAX_DRAIN = 64 * 1024;
-/** Bodies at most this big are copied together with the head into one write. */
-const COALESCE_LIMIT = 64 * 1024;
 const BODY_HWM = 64 * 1024;
 const DEFAULT_MAX_BODY = 128 * 1024 * 1024;
 
-const kConn: unique symbol = Symbol("bunicorn.http.conn");
+const kEx: unique symbol = Symbol("bunicorn.http.exchange");
+
+/** Replaces `req.signal` with one that aborts when the connection closes mid-exchange. */
+const SIGNAL_DESCRIPTOR: PropertyDescriptor = {
+  configurable: true,
+  enumerable: false,
+  get(this: Request & { [kEx]?: _Exchange }): AbortSignal {
+    const ex = this[kEx];
+    if (ex === undefined) return new AbortController().signal;
+    let ac = ex.ac;
+    if (ac === null) {
+      ac = ex.ac = new AbortController();
+      if (ex.conn.closed && ex.state !== EX_DONE) ac.abort(new DOMException("The connection was closed.", "AbortError"));
+    }
+    return ac.signal;
+  },
+};
 
 const CONTINUE_LINE = "HTTP/1.1 100 Continue\r\n\r\n";
 
@@ -167,6 +181,10 @@ function toBytes(chunk: unknown): Uint8Array | null {
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   return null;
 }
+
+/** Shared staging buffer: heads and small bodies are assembled here and written with one `socket.write`. */
+const SCRATCH_SIZE = 64 * 1024;
+const SCRATCH = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
 
 function latin1Bytes(s: string): Buffer {
   const b = Buffer.allocUnsafe(s.length);
@@ -202,6 +220,8 @@ class _Exchange {
   continuePending = false;
   bodyCtl: ReadableStreamDefaultController<Uint8Array> | null = null;
   resHeaders: string[] | null = null;
+  /** Created on first access of `req.signal`. */
+  ac: AbortController | null = null;
   readonly start: number;
 
   constructor(
@@ -209,7 +229,7 @@ class _Exchange {
     readonly head: RequestHead | null,
     public keepAlive: boolean,
   ) {
-    this.start = performance.now();
+    this.start = conn.engine.onResponse !== null ? performance.now() : 0;
   }
 }
 
@@ -221,40 +241,57 @@ const BODY_CHUNKED = 2;
 
 /** Per-connection state, stored in `socket.data`. */
 class _Conn implements ChunkSink {
+  readonly engine: _Engine;
+  readonly socket: Socket<_Conn>;
   readonly parser: HttpRequestParser;
-  readonly queue: _Exchange[] = [];
+  readonly queue: _Exchange[];
   /** Outbound bytes not yet accepted by the socket. */
-  out: Uint8Array[] | null = null;
-  closed = false;
+  out: Uint8Array[] | null;
+  closed: boolean;
   /** End the socket once `out` is flushed. */
-  endAfterFlush = false;
+  endAfterFlush: boolean;
   /** No more requests are read (after close-delimited exchange or a parse error). */
-  readDone = false;
+  readDone: boolean;
   /** Input not yet processed while reading is blocked. */
-  stash: Uint8Array | null = null;
-  paused = false;
-  inProcess = false;
-  deadline = 0;
-  headDeadline = 0;
-  peerEnded = false;
-
-  bodyMode = BODY_NONE;
-  bodyRemaining = 0;
-  bodyReceived = 0;
+  stash: Uint8Array | null;
+  paused: boolean;
+  inProcess: boolean;
+  deadline: number;
+  headDeadline: number;
+  peerEnded: boolean;
+  bodyMode: number;
+  bodyRemaining: number;
+  bodyReceived: number;
   /** Exchange whose request body is being received (null: discarding). */
-  bodyEx: _Exchange | null = null;
-  chunked: _ChunkedDecoder | null = null;
+  bodyEx: _Exchange | null;
+  chunked: _ChunkedDecoder | null;
   /** The exchange being streamed out; waits for drain. */
-  drainWaiter: (() => void) | null = null;
-  ac: AbortController | null = null;
-  authority: string | null = null;
+  drainWaiter: (() => void) | null;
+  authority: string | null;
 
-  constructor(
-    readonly engine: _Engine,
-    readonly socket: Socket<_Conn>,
-  ) {
+  constructor(engine: _Engine, socket: Socket<_Conn>) {
+    // Plain assignments (not class-field initializers): measurably cheaper per connection in JSC.
+    this.engine = engine;
+    this.socket = socket;
     this.parser = new HttpRequestParser(engine.cfg.parser);
+    this.queue = [];
+    this.out = null;
+    this.closed = false;
+    this.endAfterFlush = false;
+    this.readDone = false;
+    this.stash = null;
+    this.paused = false;
+    this.inProcess = false;
     this.deadline = performance.now() + engine.cfg.headerTimeoutMs;
+    this.headDeadline = 0;
+    this.peerEnded = false;
+    this.bodyMode = BODY_NONE;
+    this.bodyRemaining = 0;
+    this.bodyReceived = 0;
+    this.bodyEx = null;
+    this.chunked = null;
+    this.drainWaiter = null;
+    this.authority = null;
   }
 
   // ---- output
@@ -269,6 +306,32 @@ class _Conn implements ChunkSink {
     const n = this.socket.write(data);
     if (n < 0) return;
     if (n < data.length) this.out = [data.subarray(n)];
+  }
+
+  /** Writes the latin-1 string `h` followed by `body`, in one socket write when both fit {@link SCRATCH}. */
+  writeStr(h: string, body: Uint8Array | null = null): void {
+    const hl = h.length;
+    const total = body === null ? hl : hl + body.length;
+    if (total > SCRATCH_SIZE) {
+      this.write(latin1Bytes(h));
+      if (body !== null) this.write(body);
+      return;
+    }
+    SCRATCH.write(h, 0, hl, "latin1");
+    if (body !== null) SCRATCH.set(body, hl);
+    this.writeScratch(total);
+  }
+
+  /** Writes `SCRATCH[0:total]`, copying whatever the socket does not take. */
+  writeScratch(total: number): void {
+    if (this.closed) return;
+    if (this.out !== null) {
+      this.out.push(Buffer.from(SCRATCH.subarray(0, total)));
+      return;
+    }
+    const n = this.socket.write(SCRATCH, 0, total);
+    if (n < 0) return;
+    if (n < total) this.out = [Buffer.from(SCRATCH.subarray(n, total))];
   }
 
   onDrain(): void {
@@ -418,25 +481,27 @@ class _Conn implements ChunkSink {
 
     const url = this.url(head);
     const h = head.headers;
-    const init: RequestInit & { duplex?: string } = { method: head.method, headers: pairsToRecord(h), signal: this.signal() };
-    if (body !== null) {
-      init.body = body;
-      if (body instanceof ReadableStream) init.duplex = "half";
-    }
     let req: Request;
     try {
-      req = new Request(url, init);
+      // `new Request(url)` plus `headers.append` is ~3x cheaper than passing `headers` in the init.
+      if (body === null) req = head.method === "GET" ? new Request(url) : new Request(url, { method: head.method });
+      else if (body instanceof ReadableStream) req = new Request(url, { method: head.method, body, duplex: "half" } as RequestInit);
+      else req = new Request(url, { method: head.method, body });
+      const rh = req.headers;
+      for (let i = 0; i < h.length; i += 2) rh.append(h[i]!, h[i + 1]!);
     } catch {
       this.bodyEx = null;
       ex.bodyCtl = null;
       this.engineError(ex, 400);
       return buf.length;
     }
-    (req as unknown as Record<symbol, _Conn>)[kConn] = this;
+    (req as unknown as Record<symbol, _Exchange>)[kEx] = ex;
+    // A lazily created, per-request signal that aborts when the client disconnects.
+    Object.defineProperty(req, "signal", SIGNAL_DESCRIPTOR);
     ex.req = req;
 
     if (head.expectContinue && bodyMode !== BODY_NONE) {
-      if (this.queue.length === 1) this.write(latin1Bytes(CONTINUE_LINE));
+      if (this.queue.length === 1) this.writeStr(CONTINUE_LINE);
       else ex.continuePending = true;
     }
 
@@ -630,12 +695,6 @@ class _Conn implements ChunkSink {
     return a;
   }
 
-  signal(): AbortSignal {
-    let ac = this.ac;
-    if (ac === null) ac = this.ac = new AbortController();
-    return ac.signal;
-  }
-
   // ---- response writing
 
   /** Writes ready responses in order. */
@@ -651,7 +710,7 @@ class _Conn implements ChunkSink {
       if (ex.state === EX_APP) {
         if (ex.continuePending) {
           ex.continuePending = false;
-          this.write(latin1Bytes(CONTINUE_LINE));
+          this.writeStr(CONTINUE_LINE);
         }
         return;
       }
@@ -673,7 +732,7 @@ class _Conn implements ChunkSink {
     ex.keepAlive = false;
     const body = `${STATUS_TEXT[status] ?? "Error"}\n`;
     ex.bytesSent = body.length;
-    this.write(latin1Bytes(plainResponse(status, body, true)));
+    this.writeStr(plainResponse(status, body, true));
   }
 
   /** Writes a response. Returns true if done synchronously, false if streaming continues asynchronously. */
@@ -717,12 +776,18 @@ class _Conn implements ChunkSink {
     ex.resHeaders = rh;
 
     if (FAST_BODY_OK && estimateShallowMemoryUsageOf(res) > EMPTY_RESPONSE_SIZE) {
-      const blob = Bun.peek(res.blob()) as Blob;
-      if (!hasType && blob.type !== "") {
-        h += "content-type: " + blob.type + "\r\n";
-        if (rh !== null) rh.push("content-type", blob.type);
+      let bytes: Uint8Array;
+      if (hasType) bytes = Bun.peek(res.bytes()) as Uint8Array;
+      else {
+        // The blob carries the implied type (text/plain;charset=utf-8 for strings).
+        const blob = Bun.peek(res.blob()) as Blob;
+        const type = blob.type;
+        if (type !== "") {
+          h += "content-type: " + type + "\r\n";
+          if (rh !== null) rh.push("content-type", type);
+        }
+        bytes = Bun.peek(blob.bytes()) as Uint8Array;
       }
-      const bytes = Bun.peek(blob.bytes()) as Uint8Array;
       this.writeKnown(ex, h, bytes, isHead, noBody);
       return true;
     }
@@ -731,13 +796,13 @@ class _Conn implements ChunkSink {
       if (noBody) h += "\r\n";
       else if (isHead && appLength !== null) h += "Content-Length: " + appLength + "\r\n\r\n";
       else h += "Content-Length: 0\r\n\r\n";
-      this.write(latin1Bytes(h));
+      this.writeStr(h);
       return true;
     }
     if (isHead || noBody) {
       if (isHead && appLength !== null && !noBody) h += "Content-Length: " + appLength + "\r\n";
       h += "\r\n";
-      this.write(latin1Bytes(h));
+      this.writeStr(h);
       body.cancel().catch(() => {});
       return true;
     }
@@ -747,25 +812,16 @@ class _Conn implements ChunkSink {
 
   private writeKnown(ex: _Exchange, h: string, bytes: Uint8Array, isHead: boolean, noBody: boolean): void {
     if (noBody) {
-      this.write(latin1Bytes(h + "\r\n"));
+      this.writeStr(h + "\r\n");
       return;
     }
     h += "Content-Length: " + bytes.length + "\r\n\r\n";
     if (isHead) {
-      this.write(latin1Bytes(h));
+      this.writeStr(h);
       return;
     }
     ex.bytesSent = bytes.length;
-    const hl = h.length;
-    if (bytes.length <= COALESCE_LIMIT) {
-      const out = Buffer.allocUnsafe(hl + bytes.length);
-      out.write(h, 0, hl, "latin1");
-      out.set(bytes, hl);
-      this.write(out);
-    } else {
-      this.write(latin1Bytes(h));
-      this.write(bytes);
-    }
+    this.writeStr(h, bytes);
   }
 
   private waitDrain(): Promise<void> {
@@ -781,7 +837,7 @@ class _Conn implements ChunkSink {
     try {
       const first = await reader.read();
       if (first.done) {
-        this.write(latin1Bytes(h + "Content-Length: 0\r\n\r\n"));
+        this.writeStr(h + "Content-Length: 0\r\n\r\n");
         headSent = true;
       } else {
         let chunk = toBytes(first.value);
@@ -800,9 +856,9 @@ class _Conn implements ChunkSink {
         if (http10) {
           ex.keepAlive = false;
           if (!h.includes("Connection: close")) h += "Connection: close\r\n";
-          this.write(latin1Bytes(h + "\r\n"));
+          this.writeStr(h + "\r\n");
         } else {
-          this.write(latin1Bytes(h + "Transfer-Encoding: chunked\r\n\r\n"));
+          this.writeStr(h + "Transfer-Encoding: chunked\r\n\r\n");
         }
         headSent = true;
         for (;;) {
@@ -823,7 +879,7 @@ class _Conn implements ChunkSink {
           chunk = c;
           next = reader.read();
         }
-        if (!http10 && !this.closed) this.write(latin1Bytes("0\r\n\r\n"));
+        if (!http10 && !this.closed) this.writeStr("0\r\n\r\n");
       }
     } catch (err) {
       this.engine.reportError(err, ex.req);
@@ -845,20 +901,20 @@ class _Conn implements ChunkSink {
     const size = chunk.length.toString(16);
     const sl = size.length;
     const len = chunk.length;
-    if (len <= COALESCE_LIMIT) {
-      const out = Buffer.allocUnsafe(sl + 4 + len);
-      out.write(size, 0, sl, "latin1");
-      out[sl] = 13;
-      out[sl + 1] = 10;
-      out.set(chunk, sl + 2);
-      out[sl + 2 + len] = 13;
-      out[sl + 3 + len] = 10;
-      this.write(out);
-    } else {
-      this.write(latin1Bytes(size + "\r\n"));
-      this.write(chunk);
-      this.write(latin1Bytes("\r\n"));
+    const total = sl + 4 + len;
+    if (total > SCRATCH_SIZE) {
+      this.writeStr(size + "\r\n", chunk);
+      this.writeStr("\r\n");
+      return;
     }
+    const sc = SCRATCH;
+    sc.write(size, 0, sl, "latin1");
+    sc[sl] = 13;
+    sc[sl + 1] = 10;
+    sc.set(chunk, sl + 2);
+    sc[sl + 2 + len] = 13;
+    sc[sl + 3 + len] = 10;
+    this.writeScratch(total);
   }
 
   /** A streamed exchange finished: account and continue with the queue. */
@@ -917,7 +973,9 @@ class _Conn implements ChunkSink {
     this.closed = true;
     this.deadline = 0;
     this.out = null;
-    if (this.ac !== null) this.ac.abort(new DOMException("The connection was closed.", "AbortError"));
+    for (const ex of this.queue) {
+      if (ex.ac !== null && ex.state !== EX_DONE) ex.ac.abort(new DOMException("The connection was closed.", "AbortError"));
+    }
     const be = this.bodyEx;
     if (be !== null && be.bodyCtl !== null) {
       try {
@@ -936,17 +994,6 @@ class _Conn implements ChunkSink {
     this.pump();
     this.engine.connClosed(this);
   }
-}
-
-/** Flat `[name, value, …]` → a null-prototype record, duplicates joined with ", ". */
-function pairsToRecord(h: string[]): Record<string, string> {
-  const o: Record<string, string> = Object.create(null);
-  for (let i = 0; i < h.length; i += 2) {
-    const k = h[i]!;
-    const prev = o[k];
-    o[k] = prev === undefined ? h[i + 1]! : prev + ", " + h[i + 1]!;
-  }
-  return o;
 }
 
 // ---- engine ------------------------------------------------------------------------
@@ -1091,9 +1138,9 @@ class _Engine implements HttpEngine {
   }
 
   requestIP(req: Request): { address: string; family: string; port: number } | null {
-    const c = (req as unknown as Record<symbol, _Conn | undefined>)[kConn];
-    if (c === undefined) return null;
-    const s = c.socket;
+    const ex = (req as unknown as Record<symbol, _Exchange | undefined>)[kEx];
+    if (ex === undefined) return null;
+    const s = ex.conn.socket;
     const address = s.remoteAddress;
     if (!address) return null;
     return { address, family: s.remoteFamily ?? (address.includes(":") ? "IPv6" : "IPv4"), port: s.remotePort };

@@ -347,7 +347,7 @@ export class HttpRequestParser {
     // ---- request line
     const rlStart = lines[0]!;
     const rlEnd = lines[1]!;
-    const sp1 = s.indexOf(" ", rlStart);
+    const sp1 = indexOfCode(s, SP, rlStart, rlEnd);
     if (sp1 < 0 || sp1 >= rlEnd) throw new InvalidRequestLine();
     if (sp1 === rlStart) throw new InvalidRequestMethod("Empty method");
     let lowerOrHash = false;
@@ -363,7 +363,7 @@ export class HttpRequestParser {
     head.method = method;
 
     const tStart = sp1 + 1;
-    const sp2 = s.indexOf(" ", tStart);
+    const sp2 = indexOfCode(s, SP, tStart, rlEnd);
     if (sp2 < 0 || sp2 >= rlEnd) throw new InvalidRequestLine();
     if (sp2 === tStart) throw new InvalidRequestLine("Empty request target");
     for (let k = tStart; k < sp2; k++) {
@@ -449,7 +449,7 @@ export class HttpRequestParser {
         continue;
       }
       fieldLen = le - ls + 2;
-      const colon = s.indexOf(":", ls);
+      const colon = indexOfCode(s, 58, ls, le);
       if (colon < 0 || colon >= le) throw new InvalidHeader("Missing colon in header line");
       if (colon === ls) throw new InvalidHeader("Empty header name");
       let ne = colon;
@@ -542,6 +542,12 @@ export class HttpRequestParser {
 }
 
 const CHUNKED_ONLY = ["chunked"];
+
+/** Index of char code `c` in `s[from:to]`, or -1 (a JIT-friendly loop; lines are short). */
+function indexOfCode(s: string, c: number, from: number, to: number): number {
+  for (let k = from; k < to; k++) if (s.charCodeAt(k) === c) return k;
+  return -1;
+}
 
 function isWs(c: number): boolean {
   return c === SP || c === HT;
