@@ -739,6 +739,7 @@ class _Conn implements ChunkSink {
   private writeResponse(ex: _Exchange, res: Response): boolean {
     const status = res.status;
     ex.status = status;
+    if (this.engine.stopping) ex.keepAlive = false;
     const isHead = ex.head !== null && ex.head.method === "HEAD";
     const noBody = status < 200 || status === 204 || status === 304;
     const http10 = ex.head !== null && ex.head.versionMinor === 0;
