@@ -315,6 +315,7 @@ export class Arbiter implements ArbiterView {
       case "booted":
         w.booted = true;
         this.booting.delete(w);
+        this.log.debug("Worker (pid:%s) booted", w.pid);
         this.bootFailures = 0;
         this.wakeup();
         break;

@@ -72,28 +72,34 @@ export async function openListeners(cfg: Settings, inherited: number[], probe = 
       } catch (e) {
         throw new ConfigError(`bind: ${e instanceof Error ? e.message : String(e)}`);
       }
-      if (address.kind === "fd") {
-        const info = adoptListenSocket(address.fd);
-        listeners.push({ display: formatBind(socketInfoToBind(info)), mode: "shared", fd: address.fd, address: socketInfoToBind(info), ownsPath: false });
-        continue;
-      }
-      const reusePort = address.kind === "tcp" && cfg.reuse_port !== false && !forced;
-      if (reusePort) {
-        // Fail fast on a port held by a non-reuse-port socket; the workers bind for real.
-        if (probe) closeFd(openListenSocket(address, { reusePort: true, backlog: 1 }));
-        listeners.push({ display: formatBind(address), mode: "reuse-port", fd: null, address, ownsPath: false });
-      } else {
-        const fd = openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask });
-        listeners.push({ display: formatBind(address), mode: "shared", fd, address, ownsPath: address.kind === "unix" });
+      try {
+        listeners.push(openOne(address, cfg, forced === null, probe));
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "EADDRINUSE") throw new ConfigError(`Connection in use: ${describeBind(address)}`);
+        throw new ConfigError(`Can't connect to ${describeBind(address)}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     return listeners;
   } catch (e) {
     closeListeners(listeners, true);
     if (e instanceof ConfigError) throw e;
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new ConfigError(/EADDRINUSE/.test(msg) ? `Connection in use: ${msg.replace(/^.*?:\s*/, "")}` : msg);
+    throw new ConfigError(e instanceof Error ? e.message : String(e));
   }
+}
+
+function openOne(address: BindAddress, cfg: Settings, reusePortAllowed: boolean, probe: boolean): Listener {
+  if (address.kind === "fd") {
+    const bound = socketInfoToBind(adoptListenSocket(address.fd));
+    return { display: formatBind(bound), mode: "shared", fd: address.fd, address: bound, ownsPath: false };
+  }
+  if (address.kind === "tcp" && cfg.reuse_port !== false && reusePortAllowed) {
+    // Fail fast on a port held by a non-reuse-port socket; the workers bind for real.
+    if (probe) closeFd(openListenSocket(address, { reusePort: true, backlog: 1 }));
+    return { display: formatBind(address), mode: "reuse-port", fd: null, address, ownsPath: false };
+  }
+  const fd = openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask });
+  return { display: formatBind(address), mode: "shared", fd, address, ownsPath: address.kind === "unix" };
 }
 
 /** Closes the arbiter's sockets; removes unix socket files it created when `unlink`. */

@@ -51,6 +51,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   if (cmdArgs?.app) throw new ConfigError("BUNICORN_CMD_ARGS: an APP_MODULE cannot be given here");
 
   const settings = defaultSettings(env) as Record<string, unknown>;
+  settings.chdir = cwd;
   const sources: Record<string, SettingSource> = {};
   for (const s of SETTINGS) sources[s.name] = "default";
 

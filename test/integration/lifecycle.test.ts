@@ -1,0 +1,131 @@
+/**
+ * Signals and listening modes with real processes: TERM is graceful, INT is not; unix sockets,
+ * fd://3 and systemd sockets are served by every worker; max_requests recycles without failures.
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { childPids, countBooted, FIXTURES, freePort, get, isAlive, killAll, ROOT, sleep, startBunicorn, waitFor, waitForHttp } from "./_harness.ts";
+
+afterEach(killAll);
+afterAll(killAll);
+
+describe("stopping", () => {
+  for (const mode of ["reuse-port", "shared-socket"] as const) {
+    const extra = mode === "shared-socket" ? ["--no-reuse-port"] : [];
+    test(`${mode}: TERM lets an in-flight 2 s request finish`, async () => {
+      const port = await freePort();
+      const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "2", "-b", `127.0.0.1:${port}`, ...extra], { workers: 2 });
+      const started = Date.now();
+      const slow = get(`http://127.0.0.1:${port}/slow?ms=2000`, { timeoutMs: 10_000 });
+      await sleep(300);
+      const exit = b.stop("SIGTERM");
+      const res = await slow;
+      expect(res.status).toBe(200);
+      expect(await res.text()).toMatch(/^slow 2000 done/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+      expect(await exit).toBe(0);
+      expect(b.output()).toContain("Handling signal: term");
+    });
+
+    test(`${mode}: INT does not wait for an in-flight request`, async () => {
+      const port = await freePort();
+      const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "1", "-b", `127.0.0.1:${port}`, ...extra], { workers: 1 });
+      const workers = b.workers();
+      const slow = get(`http://127.0.0.1:${port}/slow?ms=5000`, { timeoutMs: 10_000 }).then(
+        (r) => r.status,
+        () => "failed",
+      );
+      await sleep(300);
+      const started = Date.now();
+      const code = await b.stop("SIGINT");
+      expect(Date.now() - started).toBeLessThan(2500);
+      expect(code).toBe(0);
+      expect(await slow).toBe("failed");
+      for (const w of workers) expect(isAlive(w)).toBe(false);
+    });
+  }
+});
+
+describe("shared-socket listeners", () => {
+  test("-b unix:PATH -w 2 serves from both workers; the socket file follows umask and is removed at exit", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bunicorn-unix-"));
+    const path = join(dir, "x.sock");
+    const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "2", "-b", `unix:${path}`, "--umask", "0o077"], { workers: 2 });
+    expect(statSync(path).mode & 0o777).toBe(0o700);
+    expect(b.output()).toContain(`Listening at: unix:${path}`);
+    const seen = new Set<string>();
+    await waitFor("both workers to answer", async () => {
+      const batch = await Promise.all(
+        Array.from({ length: 16 }, () => fetch("http://localhost/slow?ms=50", { unix: path, signal: AbortSignal.timeout(5000) } as RequestInit).then((r) => r.text())),
+      );
+      for (const body of batch) seen.add(body.split(" by ")[1]!);
+      return seen.size === 2;
+    }, 15_000);
+    expect([...seen].sort()).toEqual(b.workers().map(String).sort());
+    expect(await b.stop()).toBe(0);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  test("fd://3 serves a socket handed over by a launcher", async () => {
+    const port = await freePort();
+    const launcher = Bun.spawn([process.execPath, `${FIXTURES}/fd-launcher.ts`, String(port), "plain", "--", `${FIXTURES}/app.ts`, "-w", "2", "-b", "fd://3"], {
+      cwd: ROOT,
+      env: { ...process.env, BUNICORN_CMD_ARGS: "" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/`, 15_000);
+      const pids = new Set(await Promise.all(Array.from({ length: 8 }, async () => (await get(`http://127.0.0.1:${port}/pid`)).text())));
+      expect(pids.size).toBeGreaterThanOrEqual(1);
+    } finally {
+      launcher.kill("SIGTERM");
+      expect(await launcher.exited).toBe(0);
+    }
+    const err = await new Response(launcher.stderr).text();
+    expect(err).toContain(`Listening at: http://127.0.0.1:${port}`);
+  });
+
+  test("systemd LISTEN_FDS sockets are adopted", async () => {
+    const port = await freePort();
+    const launcher = Bun.spawn([process.execPath, `${FIXTURES}/fd-launcher.ts`, String(port), "systemd", "--", `${FIXTURES}/app.ts`, "-w", "1"], {
+      cwd: ROOT,
+      env: { ...process.env, BUNICORN_CMD_ARGS: "" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/`, 15_000);
+    } finally {
+      launcher.kill("SIGTERM");
+      await launcher.exited;
+    }
+    const err = await new Response(launcher.stderr).text();
+    expect(err).toContain(`Listening at: http://127.0.0.1:${port}`);
+    expect(err).not.toContain("127.0.0.1:8000");
+  });
+
+  test("max_requests recycles workers without failed requests", async () => {
+    const port = await freePort();
+    const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "2", "-b", `127.0.0.1:${port}`, "--no-reuse-port", "--max-requests", "25", "--max-requests-jitter", "5"], { workers: 2 });
+    const first = new Set(b.workers());
+    let failed = 0;
+    const pids = new Set<string>();
+    for (let i = 0; i < 150; i++) {
+      try {
+        const res = await get(`http://127.0.0.1:${port}/pid`);
+        if (res.status !== 200) failed++;
+        pids.add(await res.text());
+      } catch {
+        failed++;
+      }
+    }
+    expect(failed).toBe(0);
+    expect(b.output()).toContain("Autorestarting worker after current request.");
+    expect([...pids].some((p) => !first.has(Number(p)))).toBe(true);
+    await waitFor("2 workers again", () => childPids(b.pid).length === 2 && countBooted(b) >= 2);
+    expect(await b.stop()).toBe(0);
+  }, 60_000);
+});
