@@ -127,6 +127,9 @@ export interface HttpEngine {
 }
 
 const MAX_PIPELINE = 16;
+/** How long a connection accepted just before a graceful stop may take to send its first request. */
+const FIRST_REQUEST_GRACE_MS = 1000;
+
 /** Unread body bytes beyond which a finished exchange closes the connection instead of draining. */
 const MAX_DRAIN = 64 * 1024;
 const BODY_HWM = 64 * 1024;
@@ -268,11 +271,14 @@ class _Conn implements ChunkSink {
   /** The exchange being streamed out; waits for drain. */
   drainWaiter: (() => void) | null;
   authority: string | null;
+  /** Exchanges finished on this connection. */
+  served: number;
 
   constructor(engine: _Engine, socket: Socket<_Conn>) {
     // Plain assignments (not class-field initializers): measurably cheaper per connection in JSC.
     this.engine = engine;
     this.socket = socket;
+    this.served = 0;
     this.parser = new HttpRequestParser(engine.cfg.parser);
     this.queue = [];
     this.out = null;
@@ -937,6 +943,7 @@ class _Conn implements ChunkSink {
     const engine = this.engine;
     engine.inFlight--;
     engine.requestsServed++;
+    this.served++;
     if (engine.onResponse !== null) engine.record(ex);
     if (this.closed) return;
     // A body the app did not read: drain small ones, otherwise close.
@@ -1082,7 +1089,22 @@ class _Engine implements HttpEngine {
     const c = new _Conn(this, socket);
     socket.data = c;
     this.conns.add(c);
-    if (this.stopping) c.closeSoon();
+    if (this.stopping) this.closeUnlessFirstRequest(c);
+  }
+
+  /**
+   * Graceful stop: a connection that has not sent its first request yet was accepted just
+   * before the listener closed; closing it now would fail that client. Give it a moment to send
+   * its request (answered with `Connection: close`), then close it.
+   */
+  private closeUnlessFirstRequest(c: _Conn): void {
+    if (c.served > 0 || c.parser.buffered > 0 || c.queue.length > 0) {
+      c.closeSoon();
+      return;
+    }
+    setTimeout(() => {
+      if (!c.closed && c.queue.length === 0 && c.served === 0 && c.parser.buffered === 0) c.closeSoon();
+    }, FIRST_REQUEST_GRACE_MS);
   }
 
   connClosed(c: _Conn): void {
@@ -1163,7 +1185,7 @@ class _Engine implements HttpEngine {
           c.readDone = true;
           c.socket.terminate();
         } else if (c.queue.length === 0) {
-          c.closeSoon();
+          this.closeUnlessFirstRequest(c);
         } else {
           c.readDone = true;
         }
