@@ -1,0 +1,156 @@
+/**
+ * Server mechanics with real processes: hooks run in their places, workers die with their
+ * arbiter, a malformed request gets a 400 and the worker keeps serving, pidfile and daemon mode,
+ * process names, and --reload on a file change.
+ */
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CLI, FIXTURES, freePort, get, isAlive, killAll, ROOT, sleep, startBunicorn, waitFor, waitForHttp } from "./_harness.ts";
+
+afterEach(killAll);
+afterAll(killAll);
+
+/** Sends raw bytes and returns what came back before the server closed (bounded). */
+function raw(port: number, bytes: string, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve) => {
+    let got = "";
+    const s = connect(port, "127.0.0.1", () => s.write(bytes));
+    s.on("data", (d) => (got += d.toString("latin1")));
+    const done = () => resolve(got);
+    s.on("close", done);
+    s.on("error", done);
+    setTimeout(() => {
+      s.destroy();
+      done();
+    }, timeoutMs);
+  });
+}
+
+test("hooks run in their places, in order, with raw_env applied in the worker", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bunicorn-hooks-"));
+  const log = join(dir, "hooks.log");
+  const port = await freePort();
+  const b = await startBunicorn(["-c", `${FIXTURES}/hooks.config.ts`, `${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`], { workers: 1, env: { HOOK_LOG: log } });
+  await waitFor("when_ready", () => readFileSync(log, "utf8").includes("when_ready"));
+  expect((await get(`http://127.0.0.1:${port}/pid`)).status).toBe(200);
+  await waitFor("post_request", () => readFileSync(log, "utf8").includes("post_request"));
+  expect(await b.stop()).toBe(0);
+  const lines = readFileSync(log, "utf8").trim().split("\n");
+  expect(lines).toEqual([
+    "on_starting",
+    "nworkers_changed 1 null",
+    "pre_fork",
+    "post_fork yes",
+    "post_worker_init",
+    "when_ready",
+    "pre_request /pid",
+    "post_request /pid 200",
+    "worker_exit",
+    "child_exit",
+    "on_exit",
+  ]);
+});
+
+test("workers exit when the arbiter is killed with SIGKILL", async () => {
+  const port = await freePort();
+  const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "2", "-b", `127.0.0.1:${port}`], { workers: 2 });
+  const workers = b.workers();
+  expect(workers.length).toBe(2);
+  b.proc.kill("SIGKILL");
+  await waitFor("orphaned workers to exit", () => workers.every((w) => !isAlive(w)), 5000);
+});
+
+describe("malformed requests", () => {
+  for (const mode of ["reuse-port", "shared-socket"] as const) {
+    test(`${mode}: garbage gets a plain 400 and the worker keeps serving`, async () => {
+      const port = await freePort();
+      const extra = mode === "shared-socket" ? ["--no-reuse-port"] : [];
+      const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "1", "-b", `127.0.0.1:${port}`, ...extra], { workers: 1 });
+      const pid = b.workers()[0];
+      const reply = await raw(port, "G@T / HTTP/1.1\r\nHost: x\r\n\r\n");
+      expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+      expect(reply).not.toContain("    at ");
+      const smuggle = await raw(port, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+      expect(smuggle).toMatch(/^HTTP\/1\.1 400 /);
+      expect(await (await get(`http://127.0.0.1:${port}/pid`)).text()).toBe(String(pid));
+      expect(b.workers()).toEqual([pid!]);
+      expect(await b.stop()).toBe(0);
+    });
+  }
+
+  test("shared-socket: a request line over limit_request_line gets a 4xx", async () => {
+    const port = await freePort();
+    const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`, "--limit-request-line", "100"], { workers: 1 });
+    expect(b.output()).toContain("shared mode");
+    const reply = await raw(port, `GET /${"a".repeat(200)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    expect(reply).toMatch(/^HTTP\/1\.1 4\d\d /);
+    expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
+    expect(await b.stop()).toBe(0);
+  });
+});
+
+test("process names: workers show as 'bunicorn: worker [NAME]' in ps, honouring proc_name", async () => {
+  const port = await freePort();
+  const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`, "-n", "shop"], { workers: 1 });
+  const [w] = b.workers();
+  const cmdline = readFileSync(`/proc/${w}/cmdline`, "utf8").split("\0");
+  expect(cmdline[0]).toBe("bunicorn: worker [shop]");
+  expect(readFileSync(`/proc/${w}/comm`, "utf8").trim()).toBe("bunicorn worker");
+  expect(readFileSync(`/proc/${b.pid}/comm`, "utf8").trim()).toBe("bunicorn master");
+  expect(await b.stop()).toBe(0);
+});
+
+test("daemon mode detaches, writes the pidfile, and stops on TERM removing it", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bunicorn-daemon-"));
+  const pidfile = join(dir, "d.pid");
+  const port = await freePort();
+  const launcher = Bun.spawn([process.execPath, CLI, `${FIXTURES}/app.ts`, "-D", "-p", pidfile, "-b", `127.0.0.1:${port}`], {
+    cwd: ROOT,
+    env: { ...process.env, BUNICORN_CMD_ARGS: "" },
+    stdio: ["ignore", "ignore", "ignore"],
+  });
+  expect(await launcher.exited).toBe(0);
+  const pid = await waitFor("the pidfile", () => (existsSync(pidfile) ? Number(readFileSync(pidfile, "utf8").trim()) : 0));
+  try {
+    expect(pid).not.toBe(launcher.pid);
+    await waitForHttp(`http://127.0.0.1:${port}/`);
+    // Detached: a session leader of its own.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    expect(Number(fields[3])).toBe(pid);
+  } finally {
+    process.kill(pid, "SIGTERM");
+  }
+  await waitFor("the daemon to exit", () => !isAlive(pid), 10_000);
+  expect(existsSync(pidfile)).toBe(false);
+});
+
+test("a second arbiter refuses a pidfile held by a live one", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bunicorn-pid-"));
+  const pidfile = join(dir, "a.pid");
+  const port = await freePort();
+  const a = await startBunicorn([`${FIXTURES}/app.ts`, "-p", pidfile, "-b", `127.0.0.1:${port}`], { workers: 1 });
+  const port2 = await freePort();
+  const b = await startBunicorn([`${FIXTURES}/app.ts`, "-p", pidfile, "-b", `127.0.0.1:${port2}`], { ready: null });
+  expect(await b.proc.exited).toBe(1);
+  expect(b.output()).toContain(`already running on PID ${a.pid}`);
+  expect(readFileSync(pidfile, "utf8").trim()).toBe(String(a.pid));
+  expect(await a.stop()).toBe(0);
+});
+
+test("--reload restarts workers when a source file changes", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bunicorn-reload-"));
+  const app = join(dir, "app.ts");
+  writeFileSync(app, `export default { fetch: () => new Response("v1") };\n`);
+  const port = await freePort();
+  const b = await startBunicorn([app, "--reload", "--chdir", dir, "-b", `127.0.0.1:${port}`], { workers: 1 });
+  expect(await (await get(`http://127.0.0.1:${port}/`)).text()).toBe("v1");
+  await sleep(200);
+  writeFileSync(app, `export default { fetch: () => new Response("v2") };\n`);
+  await waitFor("the new code", async () => (await (await get(`http://127.0.0.1:${port}/`)).text()) === "v2", 10_000);
+  expect(b.output()).toContain("modified");
+  expect(await b.stop()).toBe(0);
+});
