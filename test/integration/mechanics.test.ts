@@ -154,3 +154,36 @@ test("--reload restarts workers when a source file changes", async () => {
   expect(b.output()).toContain("modified");
   expect(await b.stop()).toBe(0);
 });
+
+test("-u/-g: workers drop privileges after binding; the arbiter keeps its user", async () => {
+  const port = await freePort();
+  const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`, "-u", "nobody", "-g", "nogroup"], { workers: 1 });
+  const [w] = b.workers();
+  const status = readFileSync(`/proc/${w}/status`, "utf8");
+  const uid = Number(/^Uid:\s+(\d+)/m.exec(status)![1]);
+  const nobody = Number(readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.startsWith("nobody:"))!.split(":")[2]);
+  expect(uid).toBe(process.getuid!() === 0 ? nobody : process.getuid!());
+  expect(Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${b.pid}/status`, "utf8"))![1])).toBe(process.getuid!());
+  expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
+  expect(await b.stop()).toBe(0);
+});
+
+test("worker_connections caps requests in flight with a plain 503 (reuse-port mode)", async () => {
+  const port = await freePort();
+  const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`, "--worker-connections", "1"], { workers: 1 });
+  const slow = get(`http://127.0.0.1:${port}/slow?ms=800`);
+  await sleep(200);
+  const busy = await get(`http://127.0.0.1:${port}/`);
+  expect(busy.status).toBe(503);
+  expect((await slow).status).toBe(200);
+  expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);
+  expect(await b.stop()).toBe(0);
+});
+
+test("[::1]:PORT binds IPv6", async () => {
+  const port = await freePort();
+  const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `[::1]:${port}`], { workers: 1 });
+  expect(b.output()).toContain(`Listening at: http://[::1]:${port}`);
+  expect((await get(`http://[::1]:${port}/`)).status).toBe(200);
+  expect(await b.stop()).toBe(0);
+});
