@@ -5,12 +5,12 @@
  * workers, reaps the dead and tops the pool up (Gunicorn's `Arbiter.run`). Bun merges repeated
  * signals, so the loop never counts on one handler call per signal sent.
  */
-import { fstatSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { APP_LOAD_ERROR } from "../app/load-app.ts";
 import { firstLine } from "../config/config-file.ts";
 import { loadConfig, type LoadConfigOptions, type LoadedConfig } from "../config/load.ts";
 import type { Settings } from "../config/registry.ts";
+import { callHook } from "../config/call-hook.ts";
 import { ConfigError } from "../config/setting.ts";
 import type { ArbiterView, WorkerRecord } from "../hook-types.ts";
 import { ErrorLog } from "../log/error-log.ts";
@@ -562,14 +562,8 @@ export class Arbiter implements ArbiterView {
     });
   }
 
-  private async hook(name: keyof Settings, ...args: unknown[]): Promise<void> {
-    const fn = this.cfg[name];
-    if (typeof fn !== "function") return;
-    try {
-      await (fn as (...a: unknown[]) => unknown)(...args);
-    } catch (e) {
-      this.log.error("Exception in %s hook: %s", name, e instanceof Error ? (e.stack ?? e.message) : String(e));
-    }
+  private hook(name: keyof Settings, ...args: unknown[]): Promise<void> {
+    return callHook(this.cfg, this.log, name, ...args);
   }
 }
 
@@ -588,4 +582,3 @@ function isAlive(pid: number): boolean {
   }
 }
 
-void fstatSync;

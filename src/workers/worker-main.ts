@@ -6,6 +6,7 @@
  * failure), serves, runs `post_worker_init`, reports `booted`, and heartbeats from its event loop.
  */
 import { AppLoadError, APP_LOAD_ERROR, loadApp } from "../app/load-app.ts";
+import { callHook } from "../config/call-hook.ts";
 import { firstLine, readConfigFile } from "../config/config-file.ts";
 import { resolveHookReferences } from "../config/load.ts";
 import { defaultSettings, getSetting, type Settings } from "../config/registry.ts";
@@ -32,14 +33,8 @@ function exitNow(code: number): never {
   process.exit(code);
 }
 
-async function runHook(name: keyof Settings, ...args: unknown[]): Promise<void> {
-  const fn = cfg?.[name];
-  if (typeof fn !== "function") return;
-  try {
-    await (fn as (...a: unknown[]) => unknown)(...args);
-  } catch (e) {
-    log.error("Exception in %s hook: %s", name, e instanceof Error ? (e.stack ?? e.message) : String(e));
-  }
+function runHook(name: keyof Settings, ...args: unknown[]): Promise<void> {
+  return cfg ? callHook(cfg, log, name, ...args) : Promise.resolve();
 }
 
 async function gracefulExit(code = 0): Promise<void> {

@@ -9,6 +9,24 @@ export const DEFAULT_SECURE_SCHEME_HEADERS: Record<string, string> = {
   "X-FORWARDED-SSL": "on",
 };
 
+const ENGINE_ONLY = "Honoured by bunicorn's HTTP engine (shared-socket mode).";
+
+/** A Gunicorn parser switch (off by default) that only bunicorn's own HTTP engine can honour. */
+function parserSwitch<const N extends string>(name: N, flag: string, description: string, bunNote = ENGINE_ONLY) {
+  return defineSetting({
+    name,
+    section: "Server Mechanics",
+    cli: [flag],
+    action: "store_true",
+    default: () => false,
+    validate: v.bool,
+    scope: "worker",
+    support: "translated",
+    bunNote,
+    description,
+  });
+}
+
 export const serverMechanicsSettings = [
   defineSetting({
     name: "preload_app",
@@ -302,66 +320,11 @@ treated as allowed.`,
     bunNote: "PasteDeploy is a Python library.",
     description: "Set a PasteDeploy global config variable in `key=value` form.",
   }),
-  defineSetting({
-    name: "permit_obsolete_folding",
-    section: "Server Mechanics",
-    cli: ["--permit-obsolete-folding"],
-    action: "store_true",
-    default: () => false,
-    validate: v.bool,
-    scope: "worker",
-    support: "translated",
-    bunNote: "Honoured by bunicorn's HTTP engine (shared-socket mode); Bun.serve always rejects folding.",
-    description: "Permit requests employing obsolete HTTP line folding mechanism.",
-  }),
-  defineSetting({
-    name: "strip_header_spaces",
-    section: "Server Mechanics",
-    cli: ["--strip-header-spaces"],
-    action: "store_true",
-    default: () => false,
-    validate: v.bool,
-    scope: "worker",
-    support: "translated",
-    bunNote: "Honoured by bunicorn's HTTP engine (shared-socket mode); Bun.serve always rejects such headers.",
-    description: "Strip spaces present between the header name and the `:`. Known to induce vulnerabilities.",
-  }),
-  defineSetting({
-    name: "permit_unconventional_http_method",
-    section: "Server Mechanics",
-    cli: ["--permit-unconventional-http-method"],
-    action: "store_true",
-    default: () => false,
-    validate: v.bool,
-    scope: "worker",
-    support: "translated",
-    bunNote: "Honoured by bunicorn's HTTP engine (shared-socket mode).",
-    description: "Permit HTTP methods not matching conventions, such as IANA registration guidelines.",
-  }),
-  defineSetting({
-    name: "permit_unconventional_http_version",
-    section: "Server Mechanics",
-    cli: ["--permit-unconventional-http-version"],
-    action: "store_true",
-    default: () => false,
-    validate: v.bool,
-    scope: "worker",
-    support: "translated",
-    bunNote: "Honoured by bunicorn's HTTP engine (shared-socket mode).",
-    description: "Permit HTTP version not matching conventions of 2023.",
-  }),
-  defineSetting({
-    name: "casefold_http_method",
-    section: "Server Mechanics",
-    cli: ["--casefold-http-method"],
-    action: "store_true",
-    default: () => false,
-    validate: v.bool,
-    scope: "worker",
-    support: "translated",
-    bunNote: "Honoured by bunicorn's HTTP engine (shared-socket mode).",
-    description: "Transform received HTTP methods to uppercase.",
-  }),
+  parserSwitch("permit_obsolete_folding", "--permit-obsolete-folding", "Permit requests employing obsolete HTTP line folding mechanism.", "Honoured by bunicorn's HTTP engine (shared-socket mode); Bun.serve always rejects folding."),
+  parserSwitch("strip_header_spaces", "--strip-header-spaces", "Strip spaces present between the header name and the `:`. Known to induce vulnerabilities.", "Honoured by bunicorn's HTTP engine (shared-socket mode); Bun.serve always rejects such headers."),
+  parserSwitch("permit_unconventional_http_method", "--permit-unconventional-http-method", "Permit HTTP methods not matching conventions, such as IANA registration guidelines."),
+  parserSwitch("permit_unconventional_http_version", "--permit-unconventional-http-version", "Permit HTTP version not matching conventions of 2023."),
+  parserSwitch("casefold_http_method", "--casefold-http-method", "Transform received HTTP methods to uppercase."),
   defineSetting({
     name: "forwarder_headers",
     section: "Server Mechanics",
