@@ -280,7 +280,14 @@ export class HttpRequestParser {
     const o = this.options;
     let i = base + this.scanned;
     for (;;) {
-      const lf = i < end ? buf.indexOf(LF, i) : -1;
+      // A JS loop beats a native indexOf call on short header lines.
+      let lf = -1;
+      for (let k = i; k < end; k++) {
+        if (buf[k] === LF) {
+          lf = k;
+          break;
+        }
+      }
       if (lf < 0) {
         // Incomplete line: enforce limits early so a huge line is never buffered.
         const partial = end - (base + this.lineStart);
@@ -340,7 +347,7 @@ export class HttpRequestParser {
   /** Decodes and validates a complete head `buf[base:headEnd]`. */
   private finish(buf: Uint8Array, base: number, headEnd: number): RequestHead {
     const o = this.options;
-    const s = latin1(buf, base, headEnd);
+    const s = typeof (buf as unknown as Latin1Slicer).latin1Slice === "function" ? (buf as unknown as Latin1Slicer).latin1Slice(base, headEnd) : latin1(buf, base, headEnd);
     const lines = this.lines;
     const head = new RequestHead();
 

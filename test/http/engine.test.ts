@@ -480,7 +480,10 @@ describe("lifecycle", () => {
         },
       },
     );
+    // An idle keep-alive connection (it already had an exchange) is closed at once.
     const idle = await connect(e.port);
+    idle.write(GET("/first"));
+    await idle.until(hasN(1), 2000);
     const busy = await connect(e.port);
     busy.write(GET("/slow"));
     await Bun.sleep(50);
@@ -499,6 +502,20 @@ describe("lifecycle", () => {
     const r = parseResponse(busy.text, true)!;
     expect(r.body).toBe("slow done");
     expect(r.headers["connection"]).toBe("close");
+  });
+
+  test("graceful stop: a connection accepted just before stop may still send its first request", async () => {
+    const e = serveHttp({ hostname: "127.0.0.1", port: 0 }, { fetch: () => new Response("late ok") });
+    const c = await connect(e.port);
+    await Bun.sleep(30);
+    const p = e.stop();
+    await Bun.sleep(100);
+    c.write(GET("/"));
+    await c.waitClosed(3000);
+    const r = parseResponse(c.text, true)!;
+    expect(r.body).toBe("late ok");
+    expect(r.headers["connection"]).toBe("close");
+    await p;
   });
 
   test("stop(false) closes everything now", async () => {
