@@ -15,7 +15,11 @@ export { loadApp, parseAppSpec, AppLoadError, APP_LOAD_ERROR, type FetchApp, typ
 export { Worker, type WorkerOptions } from "./workers/base.ts";
 export { WORKER_BOOT_ERROR, type ListenerSpec } from "./workers/protocol.ts";
 export { loadClass, type PluginKind } from "./plugins/load-class.ts";
-export { ErrorLog, type LogLevelName } from "./log/error-log.ts";
+export { Logger, formatLogTime, formatMessage, type LoggerOptions, type AccessRecord, type LogLevelName } from "./log/logger.ts";
+export { StatsdLogger } from "./log/statsd-logger.ts";
+export { createLogger, BUILTIN_LOGGERS, type LoggerClass } from "./log/load-logger.ts";
+export { compileAccessFormat, ATOMS } from "./log/access-format.ts";
+export { validateLogConfig, type LogConfig, type LogStreamConfig } from "./log/logconfig.ts";
 export { serveHttp, type HttpEngine, type HttpEngineOptions } from "./http/index.ts";
 export type { ArbiterInfo, ArbiterView, HookRequest, LogMethods, WorkerRecord, WorkerView } from "./hook-types.ts";
 export { VERSION } from "./version.ts";

@@ -11,6 +11,7 @@ import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { formatConfig } from "./config/print.ts";
 import type { Settings } from "./config/registry.ts";
 import { ConfigError } from "./config/setting.ts";
+import { createLogger } from "./log/load-logger.ts";
 
 export interface RunOptions {
   /** `APP_MODULE`, e.g. `"./server.ts:app"`; else the `app` setting. */
@@ -98,6 +99,12 @@ export async function runLoaded(loaded: LoadedConfig, ctx: { argv: string[]; env
       return APP_LOAD_ERROR;
     }
   }
-  const arbiter = new Arbiter({ loaded, argv: ctx.argv, env: ctx.env, cwd: ctx.cwd });
+  let log;
+  try {
+    log = await createLogger(cfg, "arbiter", cfg.chdir);
+  } catch (e) {
+    return report(e);
+  }
+  const arbiter = new Arbiter({ loaded, log, argv: ctx.argv, env: ctx.env, cwd: ctx.cwd });
   return arbiter.run();
 }

@@ -13,7 +13,8 @@ import type { Settings } from "../config/registry.ts";
 import { callHook } from "../config/call-hook.ts";
 import { ConfigError } from "../config/setting.ts";
 import type { ArbiterView, WorkerRecord } from "../hook-types.ts";
-import { ErrorLog } from "../log/error-log.ts";
+import { createLogger } from "../log/load-logger.ts";
+import type { Logger } from "../log/logger.ts";
 import { listenFds, sdNotify } from "../net/index.ts";
 import { isPid1, OrphanReaper, setProcessComm, tcpMigrateReq } from "../os/index.ts";
 import { VERSION } from "../version.ts";
@@ -66,12 +67,14 @@ class WorkerHandle implements WorkerRecord {
 export interface ArbiterOptions extends LoadConfigOptions {
   /** The config already loaded from these options. */
   loaded: LoadedConfig;
+  /** The arbiter's logger (built by `createLogger`). */
+  log: Logger;
 }
 
 export class Arbiter implements ArbiterView {
   readonly pid = process.pid;
   cfg: Settings;
-  log: ErrorLog;
+  log: Logger;
   readonly workers = new Map<number, WorkerHandle>();
   private loaded: LoadedConfig;
   private readonly loadOptions: LoadConfigOptions;
@@ -98,7 +101,7 @@ export class Arbiter implements ArbiterView {
     this.loaded = opts.loaded;
     this.loadOptions = opts;
     this.cfg = opts.loaded.settings;
-    this.log = new ErrorLog(this.cfg.errorlog, this.cfg.loglevel);
+    this.log = opts.log;
     const env = opts.env ?? process.env;
     this.parentArbiter = env.BUNICORN_PID ? Number(env.BUNICORN_PID) : null;
     this.procName = this.cfg.proc_name ?? opts.loaded.app ?? this.cfg.default_proc_name;
@@ -438,6 +441,7 @@ export class Arbiter implements ArbiterView {
       current.sort((a, b) => a.age - b.age);
       for (const w of current.slice(0, -missing)) this.stopWorker(w, true);
     }
+    this.log.gauge("bunicorn.workers", this.workers.size);
     const ready = current.filter((w) => w.booted).length;
     if (old.length > 0 && ready >= Math.min(this.numWorkers, current.length) && ready > 0) {
       for (const w of old) this.stopWorker(w, true);
@@ -459,8 +463,10 @@ export class Arbiter implements ArbiterView {
         const loaded = await loadConfig(this.loadOptions);
         if (loaded.app) this.loaded = loaded;
         const oldBind = JSON.stringify(this.cfg.bind);
+        const log = await createLogger(loaded.settings, "arbiter", loaded.settings.chdir);
         this.cfg = loaded.settings;
-        this.log = new ErrorLog(this.cfg.errorlog, this.cfg.loglevel);
+        this.log.close();
+        this.log = log;
         if (JSON.stringify(this.cfg.bind) !== oldBind) {
           this.log.warning("bind changed on reload; the new addresses take effect after a restart (USR2 or TERM + start)");
         }
@@ -552,6 +558,7 @@ export class Arbiter implements ArbiterView {
 
   private cleanup(): void {
     this.pidfile?.unlink();
+    this.log.close();
   }
 
   private startReloader(): void {

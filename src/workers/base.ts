@@ -9,14 +9,16 @@
  */
 import type { FetchApp } from "../app/load-app.ts";
 import type { Settings } from "../config/registry.ts";
-import type { ArbiterInfo, HookRequest, LogMethods, WorkerView } from "../hook-types.ts";
+import type { ArbiterInfo, HookRequest, WorkerView } from "../hook-types.ts";
+import type { AccessRecord } from "../log/access-format.ts";
+import type { Logger } from "../log/logger.ts";
 import type { ListenerSpec } from "./protocol.ts";
 
 export interface WorkerOptions {
   age: number;
   arbiter: ArbiterInfo;
   cfg: Readonly<Settings>;
-  log: LogMethods;
+  log: Logger;
   listeners: readonly ListenerSpec[];
   app: FetchApp;
   /** Called after each request with the running total, so the runner can recycle the worker. */
@@ -30,7 +32,7 @@ export abstract class Worker implements WorkerView {
   readonly ppid: number;
   readonly age: number;
   readonly cfg: Readonly<Settings>;
-  readonly log: LogMethods;
+  readonly log: Logger;
   readonly arbiter: ArbiterInfo;
   readonly listeners: readonly ListenerSpec[];
   readonly app: FetchApp;
@@ -64,12 +66,13 @@ export abstract class Worker implements WorkerView {
    * Handles one request through the app, with `worker_connections`, the `pre_request` and
    * `post_request` hooks, error containment (a plain 500, never a stack trace) and counting.
    */
-  handle(req: Request, server: unknown): Response | Promise<Response> {
+  handle(req: Request, server: unknown, record = true): Response | Promise<Response> {
     if (this.inFlight >= this.maxInFlight) {
       return new Response("Service Unavailable", { status: 503, headers: { "content-type": "text/plain", connection: "close" } });
     }
     this.inFlight++;
     const { pre_request, post_request } = this.cfg;
+    const log = record && this.log.wantsRecords ? performance.now() : -1;
     let result: Response | Promise<Response>;
     try {
       if (pre_request) this.runHook("pre_request", () => pre_request(this, hookRequest(req)));
@@ -79,6 +82,7 @@ export abstract class Worker implements WorkerView {
     }
     if (result instanceof Response && !post_request) {
       this.done();
+      if (log >= 0) this.logAccess(req, server, result, log);
       return result;
     }
     return Promise.resolve(result).then(
@@ -86,13 +90,35 @@ export abstract class Worker implements WorkerView {
         const checked = res instanceof Response ? res : this.failed(new TypeError("the app returned a non-Response value"), req);
         if (post_request) this.runHook("post_request", () => post_request(this, hookRequest(req), environOf(req), checked));
         this.done();
+        if (log >= 0) this.logAccess(req, server, checked, log);
         return checked;
       },
       (e) => {
         this.done();
-        return this.failed(e, req);
+        const res = this.failed(e, req);
+        if (log >= 0) this.logAccess(req, server, res, log);
+        return res;
       },
     );
+  }
+
+  /** An access record for a request served by Bun.serve (duration: until the Response is ready). */
+  private logAccess(req: Request, server: unknown, res: Response, start: number): void {
+    const ip = (server as { requestIP?: (r: Request) => { address: string } | null }).requestIP?.(req);
+    const len = res.headers.get("content-length");
+    const rec: AccessRecord = {
+      remoteAddress: ip?.address ?? "",
+      method: req.method,
+      target: safePath(req.url),
+      protocol: "HTTP/1.1",
+      status: res.status,
+      bytes: len === null ? null : Number(len),
+      durationMs: performance.now() - start,
+      time: Date.now(),
+      requestHeader: (n) => req.headers.get(n),
+      responseHeader: (n) => res.headers.get(n),
+    };
+    this.log.access(rec);
   }
 
   private done(): void {

@@ -5,7 +5,8 @@
  * parser); in shared-socket mode it serves the arbiter's socket with bunicorn's HTTP engine.
  */
 import type { Server } from "bun";
-import type { HttpEngine } from "../http/index.ts";
+import type { HttpEngine, ResponseRecord } from "../http/index.ts";
+import type { AccessRecord } from "../log/access-format.ts";
 import { Worker } from "./base.ts";
 import type { ListenerSpec } from "./protocol.ts";
 
@@ -62,7 +63,8 @@ export class ProcessWorker extends Worker {
     const engine = serveHttp!(
       { fd: listener.fd },
       {
-        fetch: (req, server) => this.handle(req, server),
+        fetch: (req, server) => this.handle(req, server, false),
+        ...(this.log.wantsRecords ? { onResponse: (r: ResponseRecord) => this.log.access(toAccessRecord(r)) } : {}),
         limitRequestLine: cfg.limit_request_line,
         limitRequestFields: cfg.limit_request_fields,
         limitRequestFieldSize: cfg.limit_request_field_size,
@@ -103,4 +105,27 @@ function tlsOptions(cfg: ProcessWorker["cfg"]): { tls: Record<string, unknown> }
   }
   if (cfg.ciphers) tls.ciphers = cfg.ciphers;
   return { tls };
+}
+
+function headerLookup(flat: string[]): (name: string) => string | null {
+  return (name) => {
+    for (let i = 0; i < flat.length; i += 2) if (flat[i]!.toLowerCase() === name) return flat[i + 1]!;
+    return null;
+  };
+}
+
+/** The engine's record of a finished exchange, as the access log wants it. */
+function toAccessRecord(r: ResponseRecord): AccessRecord {
+  return {
+    remoteAddress: r.remoteAddress,
+    method: r.method,
+    target: r.target,
+    protocol: r.httpVersion === "-" ? "-" : `HTTP/${r.httpVersion}`,
+    status: r.status,
+    bytes: r.bytesSent,
+    durationMs: r.durationMs,
+    time: Date.now(),
+    requestHeader: headerLookup(r.requestHeaders),
+    responseHeader: headerLookup(r.responseHeaders),
+  };
 }

@@ -11,7 +11,8 @@ import { firstLine, readConfigFile } from "../config/config-file.ts";
 import { resolveHookReferences } from "../config/load.ts";
 import { defaultSettings, getSetting, type Settings } from "../config/registry.ts";
 import type { ArbiterInfo } from "../hook-types.ts";
-import { ErrorLog } from "../log/error-log.ts";
+import { createLogger } from "../log/load-logger.ts";
+import { Logger } from "../log/logger.ts";
 import { dropPrivileges, resolveGroup, resolveUser, setParentDeathSignal, setProcessComm } from "../os/index.ts";
 import type { Worker } from "./base.ts";
 import { WORKER_BOOT_ERROR, type ArbiterMessage, type WorkerInit, type WorkerMessage } from "./protocol.ts";
@@ -24,12 +25,13 @@ const send = (msg: WorkerMessage) => {
 };
 
 let worker: Worker | null = null;
-let log: ErrorLog = new ErrorLog("-", "info");
+let log: Logger = new Logger(defaultSettings(), { role: "worker" });
 let exiting = false;
 let cfg: Settings;
 let arbiterInfo: ArbiterInfo;
 
 function exitNow(code: number): never {
+  log.close();
   process.exit(code);
 }
 
@@ -77,7 +79,12 @@ async function boot(init: WorkerInit): Promise<void> {
   }
   await resolveHookReferences(settings, process.cwd());
   cfg = settings as Settings;
-  log = new ErrorLog(cfg.errorlog, cfg.loglevel);
+  try {
+    log = await createLogger(cfg, "worker", cfg.chdir);
+  } catch (e) {
+    log.error("Cannot set up logging: %s", firstLine(e));
+    exitNow(WORKER_BOOT_ERROR);
+  }
   arbiterInfo = { pid: init.arbiterPid, cfg };
 
   for (const pair of cfg.raw_env) {

@@ -1,0 +1,158 @@
+/**
+ * @module
+ * Access-log lines from Gunicorn's `access_log_format` atoms (`%(h)s %(l)s %(u)s %(t)s "%(r)s"
+ * %(s)s %(b)s "%(f)s" "%(a)s"` by default), compiled once into a function. Values are escaped so
+ * a header cannot forge a line: `"` and `\` are backslash-escaped, control characters become
+ * `\xHH`. The format `json` writes one JSON object per line instead (every value escaped by
+ * `JSON.stringify`), which Gunicorn users have long asked for.
+ */
+
+/** What the access log knows about one finished request. */
+export interface AccessRecord {
+  remoteAddress: string;
+  method: string;
+  /** The request target as sent: path plus `?query`. */
+  target: string;
+  /** `HTTP/1.1` */
+  protocol: string;
+  status: number;
+  /** Body bytes sent, or null when unknown. */
+  bytes: number | null;
+  /** Request duration in milliseconds (fractional). */
+  durationMs: number;
+  /** Completion time (ms since the epoch). */
+  time: number;
+  requestHeader(name: string): string | null;
+  responseHeader(name: string): string | null;
+}
+
+type Atom = (r: AccessRecord) => string;
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+let clfSecond = -1;
+let clfCache = "";
+
+/** `[10/Oct/2000:13:55:36 -0700]`, cached per second. */
+export function clfTime(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  if (sec === clfSecond) return clfCache;
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  const off = -d.getTimezoneOffset();
+  const tz = `${off >= 0 ? "+" : "-"}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+  clfCache = `[${p(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${tz}]`;
+  clfSecond = sec;
+  return clfCache;
+}
+
+const UNSAFE = /["\\\x00-\x1f\x7f]/;
+
+/** Escapes a value for a quoted log field. */
+export function escapeValue(s: string): string {
+  if (!UNSAFE.test(s)) return s;
+  let out = "";
+  for (const ch of s) {
+    const c = ch.charCodeAt(0);
+    if (ch === '"' || ch === "\\") out += `\\${ch}`;
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return out;
+}
+
+function path(r: AccessRecord): string {
+  const q = r.target.indexOf("?");
+  return q < 0 ? r.target : r.target.slice(0, q);
+}
+function query(r: AccessRecord): string {
+  const q = r.target.indexOf("?");
+  return q < 0 ? "" : r.target.slice(q + 1);
+}
+function basicUser(r: AccessRecord): string {
+  const auth = r.requestHeader("authorization");
+  if (!auth || !/^basic /i.test(auth)) return "-";
+  try {
+    const decoded = atob(auth.slice(6).trim());
+    const i = decoded.indexOf(":");
+    return i < 0 ? "-" : decoded.slice(0, i) || "-";
+  } catch {
+    return "-";
+  }
+}
+const dash = (s: string | null) => (s === null || s === "" ? "-" : s);
+
+/** The atoms of the spec, by name. */
+export const ATOMS: Record<string, Atom> = {
+  h: (r) => r.remoteAddress || "-",
+  l: () => "-",
+  u: basicUser,
+  t: (r) => clfTime(r.time),
+  r: (r) => `${r.method} ${r.target} ${r.protocol}`,
+  m: (r) => r.method,
+  U: path,
+  q: query,
+  H: (r) => r.protocol,
+  s: (r) => String(r.status),
+  B: (r) => String(r.bytes ?? 0),
+  b: (r) => (r.bytes === null ? "-" : String(r.bytes)),
+  f: (r) => dash(r.requestHeader("referer")),
+  a: (r) => dash(r.requestHeader("user-agent")),
+  T: (r) => String(Math.floor(r.durationMs / 1000)),
+  M: (r) => String(Math.floor(r.durationMs)),
+  D: (r) => String(Math.floor(r.durationMs * 1000)),
+  L: (r) => (r.durationMs / 1000).toFixed(6),
+  p: () => `<${process.pid}>`,
+};
+
+function varAtom(name: string): Atom | null {
+  const m = /^\{([^}]*)\}([ioe])$/.exec(name);
+  if (!m) return null;
+  const key = m[1]!.toLowerCase();
+  if (m[2] === "i") return (r) => dash(r.requestHeader(key));
+  if (m[2] === "o") return (r) => dash(r.responseHeader(key));
+  return () => dash(process.env[key] ?? process.env[key.toUpperCase()] ?? null);
+}
+
+/** Compiles a Gunicorn access-log format (or `json`) into a line formatter. */
+export function compileAccessFormat(format: string): (r: AccessRecord) => string {
+  if (format.trim().toLowerCase() === "json") return jsonLine;
+  const parts: (string | Atom)[] = [];
+  const re = /%\(([^)]*)\)s|%%/g;
+  let last = 0;
+  for (let m = re.exec(format); m; m = re.exec(format)) {
+    parts.push(format.slice(last, m.index));
+    if (m[0] === "%%") parts.push("%");
+    else {
+      const name = m[1]!;
+      const atom = ATOMS[name] ?? varAtom(name);
+      // Unknown atoms render as "-", like Gunicorn's SafeAtoms.
+      parts.push(atom ?? (() => "-"));
+    }
+    last = re.lastIndex;
+  }
+  parts.push(format.slice(last));
+  const compiled = parts.filter((p) => p !== "");
+  return (r) => {
+    let out = "";
+    for (const p of compiled) out += typeof p === "string" ? p : escapeValue(p(r));
+    return out;
+  };
+}
+
+function jsonLine(r: AccessRecord): string {
+  return JSON.stringify({
+    time: new Date(r.time).toISOString(),
+    remote_addr: r.remoteAddress || null,
+    method: r.method,
+    path: path(r),
+    query: query(r),
+    protocol: r.protocol,
+    status: r.status,
+    bytes: r.bytes,
+    duration_ms: Math.round(r.durationMs * 1000) / 1000,
+    referer: r.requestHeader("referer"),
+    user_agent: r.requestHeader("user-agent"),
+    user: basicUser(r) === "-" ? null : basicUser(r),
+    pid: process.pid,
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * @module
+ * Builds the logger the settings ask for: `logger_class` resolved by the plugin rules
+ * (`default`, `simple`, `gunicorn.glogging.Logger` and `statsd` built in; `egg:PACKAGE#NAME`;
+ * `PATH#EXPORT`; a class), with Gunicorn's rule that the default logger becomes the statsd one
+ * when `statsd_host` is set, and the `logconfig*` settings resolved.
+ */
+import type { Settings } from "../config/registry.ts";
+import { loadClass } from "../plugins/load-class.ts";
+import { resolveLogConfig } from "./logconfig.ts";
+import { Logger, type LoggerOptions } from "./logger.ts";
+
+export type LoggerClass = new (cfg: Readonly<Settings>, options: LoggerOptions) => Logger;
+
+const statsd = async () => (await import("./statsd-logger.ts")).StatsdLogger as LoggerClass;
+const plain = async () => Logger as LoggerClass;
+
+export const BUILTIN_LOGGERS: Record<string, () => Promise<LoggerClass>> = {
+  default: plain,
+  simple: plain,
+  "gunicorn.glogging.Logger": plain,
+  statsd,
+  "gunicorn.instrument.statsd.Statsd": statsd,
+};
+
+const DEFAULT_NAMES = new Set(["default", "simple", "gunicorn.glogging.Logger"]);
+
+export async function createLogger(cfg: Readonly<Settings>, role: "arbiter" | "worker", cwd = process.cwd()): Promise<Logger> {
+  let ref = cfg.logger_class;
+  if (typeof ref === "string" && DEFAULT_NAMES.has(ref) && cfg.statsd_host) ref = "statsd";
+  const LoggerCls = await loadClass<LoggerClass>(ref, "loggers", BUILTIN_LOGGERS, cwd);
+  const logConfig = await resolveLogConfig(cfg as Settings, cwd);
+  return new LoggerCls(cfg, { role, logConfig });
+}

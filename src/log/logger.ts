@@ -1,0 +1,153 @@
+/**
+ * @module
+ * `Logger`: the default logger class, and the base class of logger plugins. It writes the error
+ * log (Gunicorn's `[time] [pid] [LEVEL] message` line, through consola) and the access log
+ * (Gunicorn's atoms, or JSON), each to files, stdout/stderr and/or syslog, without blocking the
+ * request path (lines are buffered and flushed on the next turn of the event loop). `reopen()`
+ * is USR1. The metric methods are no-ops here; `StatsdLogger` sends them.
+ */
+import { createConsola, type ConsolaInstance, type LogObject } from "consola";
+import type { Settings } from "../config/registry.ts";
+import type { LogMethods } from "../hook-types.ts";
+import { compileAccessFormat, type AccessRecord } from "./access-format.ts";
+import type { LogConfig, LogLevelName } from "./logconfig.ts";
+import { LineWriter } from "./_line-writer.ts";
+import { FACILITY, SyslogTransport } from "./syslog.ts";
+
+export type { AccessRecord, LogLevelName };
+
+const CONSOLA_LEVEL: Record<LogLevelName, number> = { critical: 0, error: 0, warning: 1, info: 3, debug: 4 };
+const LEVEL_OF: Record<string, LogLevelName> = { debug: "debug", info: "info", warn: "warning", error: "error", fatal: "critical" };
+
+/** `[2026-11-22 10:00:00 +0000]`, Gunicorn's `datefmt`. */
+export function formatLogTime(d = new Date()): string {
+  const off = -d.getTimezoneOffset();
+  const p = (n: number) => String(n).padStart(2, "0");
+  const tz = `${off >= 0 ? "+" : "-"}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
+  return `[${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${tz}]`;
+}
+
+/** Formats `%s`-style placeholders the way Gunicorn's (Python) log calls do. */
+export function formatMessage(msg: string, args: readonly unknown[]): string {
+  if (args.length === 0) return msg;
+  let i = 0;
+  const show = (a: unknown) => (typeof a === "string" ? a : a instanceof Error ? (a.stack ?? a.message) : (JSON.stringify(a) ?? String(a)));
+  const out = msg.replace(/%[sdrif%]/g, (m) => (m === "%%" ? "%" : show(args[i++])));
+  const rest = args.slice(i).map(show);
+  return rest.length ? `${out} ${rest.join(" ")}` : out;
+}
+
+export interface LoggerOptions {
+  /** Who logs: the arbiter or a worker (statsd loggers send some metrics from one side only). */
+  role: "arbiter" | "worker";
+  /** The resolved `logconfig*` settings, if any. */
+  logConfig?: LogConfig | null;
+}
+
+type Sink = { write(line: string, level: LogLevelName): void; reopen(): void; close(): void };
+
+export class Logger implements LogMethods {
+  readonly cfg: Readonly<Settings>;
+  readonly role: "arbiter" | "worker";
+  /** True when access lines are written somewhere (the request path skips the work otherwise). */
+  readonly accessEnabled: boolean;
+  private readonly consola: ConsolaInstance;
+  private readonly errorSinks: Sink[] = [];
+  private readonly accessSinks: Sink[] = [];
+  private readonly errorJson: boolean;
+  private readonly formatAccess: (r: AccessRecord) => string;
+  private syslog: SyslogTransport | null = null;
+
+  constructor(cfg: Readonly<Settings>, options: LoggerOptions) {
+    this.cfg = cfg;
+    this.role = options.role;
+    const lc = options.logConfig ?? null;
+    const level = lc?.error?.level ?? cfg.loglevel;
+    this.errorJson = lc?.error?.format === "json";
+    this.formatAccess = compileAccessFormat(lc?.access?.format ?? cfg.access_log_format);
+
+    const name = cfg.syslog_prefix ?? cfg.proc_name ?? "bunicorn";
+    const errorTargets = lc?.error?.targets ?? [cfg.errorlog, ...(cfg.syslog ? ["syslog"] : [])];
+    const accessTargets = lc?.access?.targets ?? [...(cfg.accesslog ? [cfg.accesslog] : []), ...(cfg.syslog && !cfg.disable_redirect_access_to_syslog ? ["syslog"] : [])];
+    for (const t of errorTargets) this.errorSinks.push(this.sink(t, 2, `bunicorn.${name}.error`));
+    for (const t of accessTargets) this.accessSinks.push(this.sink(t, 1, `bunicorn.${name}.access`));
+    this.accessEnabled = this.accessSinks.length > 0;
+
+    this.consola = createConsola({
+      level: CONSOLA_LEVEL[level],
+      reporters: [{ log: (obj: LogObject) => this.writeError(obj) }],
+    });
+  }
+
+  private sink(target: string, dash: 1 | 2, ident: string): Sink {
+    if (target === "syslog" || target.startsWith("syslog:")) {
+      const address = target === "syslog" ? this.cfg.syslog_addr : target.slice(7);
+      const transport = target === "syslog" ? (this.syslog ??= new SyslogTransport(address, FACILITY[this.cfg.syslog_facility] ?? 1)) : new SyslogTransport(address, FACILITY[this.cfg.syslog_facility] ?? 1);
+      return { write: (line, level) => transport.log(level, ident, line), reopen: () => {}, close: () => transport.close() };
+    }
+    const w = new LineWriter(target, dash);
+    return { write: (line) => w.write(line), reopen: () => w.reopen(), close: () => w.close() };
+  }
+
+  private writeError(obj: LogObject): void {
+    const [msg, ...args] = obj.args as [string, ...unknown[]];
+    const text = formatMessage(String(msg), args);
+    const level = LEVEL_OF[obj.type] ?? "info";
+    const line = this.errorJson
+      ? JSON.stringify({ time: obj.date.toISOString(), pid: process.pid, level, message: text })
+      : `${formatLogTime(obj.date)} [${process.pid}] [${level === "critical" ? "CRITICAL" : level.toUpperCase()}] ${text}`;
+    for (const s of this.errorSinks) s.write(line, level);
+    this.onLog(level);
+  }
+
+  /** Called for every error-log message written (statsd counts them). */
+  protected onLog(_level: LogLevelName): void {}
+
+  debug(msg: string, ...args: unknown[]): void {
+    this.consola.debug(msg, ...args);
+  }
+  info(msg: string, ...args: unknown[]): void {
+    this.consola.info(msg, ...args);
+  }
+  warning(msg: string, ...args: unknown[]): void {
+    this.consola.warn(msg, ...args);
+  }
+  error(msg: string, ...args: unknown[]): void {
+    this.consola.error(msg, ...args);
+  }
+  critical(msg: string, ...args: unknown[]): void {
+    this.consola.fatal(msg, ...args);
+  }
+  exception(msg: string, ...args: unknown[]): void {
+    this.consola.error(msg, ...args);
+  }
+
+  /** True when `access()` wants records (an access log, or metrics to count). */
+  get wantsRecords(): boolean {
+    return this.accessEnabled;
+  }
+
+  /** Writes one access-log line for a finished request (workers call this). */
+  access(record: AccessRecord): void {
+    if (!this.accessEnabled) return;
+    const line = this.formatAccess(record);
+    for (const s of this.accessSinks) s.write(line, "info");
+  }
+
+  /** A gauge (e.g. `bunicorn.workers`); no-op unless the logger sends metrics. */
+  gauge(_name: string, _value: number): void {}
+  /** A counter; no-op unless the logger sends metrics. */
+  increment(_name: string, _value = 1): void {}
+  /** A timing in milliseconds; no-op unless the logger sends metrics. */
+  histogram(_name: string, _ms: number): void {}
+
+  /** USR1: reopen every log file (after logrotate moved them). */
+  reopen(): void {
+    for (const s of [...this.errorSinks, ...this.accessSinks]) s.reopen();
+  }
+
+  /** Flushes and closes every target. */
+  close(): void {
+    for (const s of [...this.errorSinks, ...this.accessSinks]) s.close();
+  }
+}
