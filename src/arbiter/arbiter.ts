@@ -5,6 +5,7 @@
  * workers, reaps the dead and tops the pool up (Gunicorn's `Arbiter.run`). Bun merges repeated
  * signals, so the loop never counts on one handler call per signal sent.
  */
+import { closeSync, openSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { APP_LOAD_ERROR } from "../app/load-app.ts";
 import { firstLine } from "../config/config-file.ts";
@@ -96,6 +97,7 @@ export class Arbiter implements ArbiterView {
   private reaper: OrphanReaper | null = null;
   private stopWatching: (() => void) | null = null;
   private readonly procName: string;
+  private captured: number | null = null;
 
   constructor(opts: ArbiterOptions) {
     this.loaded = opts.loaded;
@@ -248,6 +250,10 @@ export class Arbiter implements ArbiterView {
         return this.manageWorkers();
       case "SIGUSR1":
         this.log.reopen();
+        if (this.captured !== null) {
+          closeSync(this.captured);
+          this.captured = null;
+        }
         for (const w of this.workers.values()) this.send(w, { type: "reopen-logs" });
         return;
       case "SIGUSR2":
@@ -274,11 +280,12 @@ export class Arbiter implements ArbiterView {
     delete env.BUNICORN_PID;
     delete env.LISTEN_FDS;
     delete env.LISTEN_PID;
+    const out = this.captureFd();
     let proc: Subprocess;
     try {
       proc = Bun.spawn([process.execPath, WORKER_ENTRY], {
         argv0: `bunicorn: worker [${this.procName}]`,
-        stdio: ["ignore", "inherit", "inherit", ...fds],
+        stdio: ["ignore", out ?? "inherit", out ?? "inherit", ...fds],
         env,
         serialization: "advanced",
         ipc: (msg: WorkerMessage) => this.onMessage(w, msg),
@@ -310,6 +317,25 @@ export class Arbiter implements ArbiterView {
       arbiterPid: this.pid,
       listeners: specs,
     });
+  }
+
+  /**
+   * `capture_output`: workers get the error log file as their stdout and stderr (what Gunicorn's
+   * dup2 does), so anything the app prints lands in the error log. Reopened on USR1 for the
+   * workers spawned after it.
+   */
+  private captureFd(): number | null {
+    const target = this.cfg.errorlog;
+    if (!this.cfg.capture_output || target === "-" || target === "stderr" || target === "stdout") return null;
+    if (this.captured === null) {
+      try {
+        this.captured = openSync(target, "a");
+      } catch (e) {
+        this.log.error("capture_output: cannot open %s: %s", target, firstLine(e));
+        return null;
+      }
+    }
+    return this.captured;
   }
 
   private onMessage(w: WorkerHandle, msg: WorkerMessage): void {

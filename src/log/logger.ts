@@ -44,7 +44,8 @@ export interface LoggerOptions {
   logConfig?: LogConfig | null;
 }
 
-type Sink = { write(line: string, level: LogLevelName): void; reopen(): void; close(): void };
+/** A log target. `bare` is the line without its timestamp (syslog adds its own). */
+type Sink = { write(line: string, level: LogLevelName, bare: string): void; reopen(): void; close(): void };
 
 export class Logger implements LogMethods {
   readonly cfg: Readonly<Settings>;
@@ -83,7 +84,7 @@ export class Logger implements LogMethods {
     if (target === "syslog" || target.startsWith("syslog:")) {
       const address = target === "syslog" ? this.cfg.syslog_addr : target.slice(7);
       const transport = target === "syslog" ? (this.syslog ??= new SyslogTransport(address, FACILITY[this.cfg.syslog_facility] ?? 1)) : new SyslogTransport(address, FACILITY[this.cfg.syslog_facility] ?? 1);
-      return { write: (line, level) => transport.log(level, ident, line), reopen: () => {}, close: () => transport.close() };
+      return { write: (_line, level, bare) => transport.log(level, ident, bare), reopen: () => {}, close: () => transport.close() };
     }
     const w = new LineWriter(target, dash);
     return { write: (line) => w.write(line), reopen: () => w.reopen(), close: () => w.close() };
@@ -93,10 +94,11 @@ export class Logger implements LogMethods {
     const [msg, ...args] = obj.args as [string, ...unknown[]];
     const text = formatMessage(String(msg), args);
     const level = LEVEL_OF[obj.type] ?? "info";
+    const bare = `[${process.pid}] [${level.toUpperCase()}] ${text}`;
     const line = this.errorJson
       ? JSON.stringify({ time: obj.date.toISOString(), pid: process.pid, level, message: text })
-      : `${formatLogTime(obj.date)} [${process.pid}] [${level === "critical" ? "CRITICAL" : level.toUpperCase()}] ${text}`;
-    for (const s of this.errorSinks) s.write(line, level);
+      : `${formatLogTime(obj.date)} ${bare}`;
+    for (const s of this.errorSinks) s.write(line, level, this.errorJson ? line : bare);
     this.onLog(level);
   }
 
@@ -131,7 +133,7 @@ export class Logger implements LogMethods {
   access(record: AccessRecord): void {
     if (!this.accessEnabled) return;
     const line = this.formatAccess(record);
-    for (const s of this.accessSinks) s.write(line, "info");
+    for (const s of this.accessSinks) s.write(line, "info", line);
   }
 
   /** A gauge (e.g. `bunicorn.workers`); no-op unless the logger sends metrics. */
