@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { unixDatagramReceiver } from "../_unix-dgram-receiver.ts";
 import { FIXTURES, freePort, get, killAll, sleep, startBunicorn, waitFor } from "./_harness.ts";
 
 afterEach(killAll);
@@ -223,4 +224,49 @@ test("logconfig_json: JSON error lines and an access target", async () => {
   const recs = lines(error).map((l) => JSON.parse(l));
   expect(recs[0]).toMatchObject({ level: "info", message: expect.stringMatching(/^Starting bunicorn /) });
   expect(recs.every((r) => typeof r.pid === "number" && typeof r.time === "string")).toBe(true);
+});
+
+describe("unix datagram targets", () => {
+  test("syslog to unix://PATH#dgram (like /dev/log) and statsd to unix://PATH", async () => {
+    const dir = tmp();
+    const syslogPath = join(dir, "log.sock");
+    const statsdPath = join(dir, "statsd.sock");
+    const syslogRx = unixDatagramReceiver(syslogPath);
+    const statsdRx = unixDatagramReceiver(statsdPath);
+    const port = await freePort();
+    const b = await startBunicorn(
+      [`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`, "--log-syslog", "--log-syslog-to", `unix://${syslogPath}#dgram`, "--statsd-host", `unix://${statsdPath}`],
+      { workers: 1, env: { BUNICORN_LOGLEVEL: "info" }, ready: /Booting worker/ },
+    );
+    try {
+      expect(await syslogRx.recv(5000)).toMatch(/^<14>bunicorn\.[^:]+\.error: \[\d+\] \[INFO\] Starting bunicorn /);
+      await waitFor("the worker to answer", async () => (await get(`http://127.0.0.1:${port}/`)).status === 200);
+      const got: string[] = [];
+      await waitFor("request metrics over the unix socket", async () => {
+        got.push(...(await statsdRx.recv(2000)).split("\n"));
+        return got.includes("bunicorn.requests:1|c");
+      });
+    } finally {
+      expect(await b.stop()).toBe(0);
+      syslogRx.close();
+      statsdRx.close();
+    }
+  });
+
+  test("systemd: READY=1 is sent once the workers are booted", async () => {
+    const dir = tmp();
+    const notify = join(dir, "notify.sock");
+    const rx = unixDatagramReceiver(notify);
+    const port = await freePort();
+    const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "2", "-b", `127.0.0.1:${port}`], { workers: 2, env: { NOTIFY_SOCKET: notify } });
+    try {
+      const msg = await rx.recv(5000);
+      expect(msg).toContain("READY=1");
+      expect(msg).toContain(`MAINPID=${b.pid}`);
+      expect(msg).toContain("2 workers");
+    } finally {
+      expect(await b.stop()).toBe(0);
+      rx.close();
+    }
+  });
 });

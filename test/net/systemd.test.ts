@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { closeFd, listenFds, openListenSocket, parseBind, sdNotify, socketInfo, SyscallError } from "../../src/net/index.ts";
 import { unixSockAddr } from "../../src/net/listen-socket.ts";
 import { C, check, errno, libc } from "../../src/os/_libc.ts";
+import { unixDatagramReceiver as receiver } from "../_unix-dgram-receiver.ts";
 import { BUN, firstLine, within } from "./_helpers.ts";
 
 const lib = libc()!;
@@ -55,29 +56,6 @@ describe("listenFds", () => {
     }
   });
 });
-
-/** A unix datagram receiver made through FFI (node:dgram has no unix sockets in Bun). */
-function receiver(path: string): { recv(ms: number): Promise<string>; close(): void } {
-  const fd = check(lib.socket(C.AF_UNIX, C.SOCK_DGRAM | C.SOCK_NONBLOCK | C.SOCK_CLOEXEC, 0), "socket");
-  const sa = unixSockAddr(path);
-  check(lib.bind(fd, sa.buf, sa.len), "bind", path);
-  return {
-    async recv(ms: number): Promise<string> {
-      const buf = new Uint8Array(4096);
-      const deadline = performance.now() + ms;
-      for (;;) {
-        const n = Number(lib.recv(fd, buf, buf.length, C.MSG_DONTWAIT));
-        if (n >= 0) return new TextDecoder().decode(buf.subarray(0, n));
-        if (errno() !== 11) throw new SyscallError("recv", errno(), path);
-        if (performance.now() > deadline) throw new Error(`no datagram on ${path} within ${ms} ms`);
-        await Bun.sleep(5);
-      }
-    },
-    close() {
-      lib.close(fd);
-    },
-  };
-}
 
 describe("sdNotify", () => {
   test("a no-op returning false when NOTIFY_SOCKET is unset or empty", () => {
