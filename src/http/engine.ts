@@ -424,6 +424,11 @@ class _Conn implements ChunkSink {
       this.protocolError(err);
     }
     this.inProcess = false;
+    // Paused for body backpressure, but the body ended (or was dropped) meanwhile: read again.
+    if (this.paused && this.stash === null && this.canRead()) {
+      this.paused = false;
+      this.socket.resume();
+    }
     this.updateDeadline();
   }
 
@@ -436,11 +441,16 @@ class _Conn implements ChunkSink {
     }
   }
 
+  /** Whether input may be read now (pipeline not full, request body not backpressured). */
+  private canRead(): boolean {
+    if (this.closed || this.queue.length >= MAX_PIPELINE) return false;
+    const be = this.bodyEx;
+    return be === null || be.bodyCtl === null || (be.bodyCtl.desiredSize ?? 1) > 0;
+  }
+
   /** Continues with stashed input once reading may go on. */
   unblock(): void {
-    if (!this.paused || this.inProcess || this.closed) return;
-    if (this.queue.length >= MAX_PIPELINE) return;
-    if (this.bodyEx !== null && this.bodyEx.bodyCtl !== null && (this.bodyEx.bodyCtl.desiredSize ?? 1) <= 0) return;
+    if (!this.paused || this.inProcess || !this.canRead()) return;
     this.paused = false;
     this.socket.resume();
     const s = this.stash;
@@ -732,7 +742,17 @@ class _Conn implements ChunkSink {
         continue;
       }
       ex.state = EX_WRITING;
-      if (!this.writeResponse(ex, ex.res!)) return; // streaming; pump resumes when done
+      let sync: boolean;
+      try {
+        sync = this.writeResponse(ex, ex.res!);
+      } catch (err) {
+        // Reading the app's Response failed before anything was written (e.g. a consumed body).
+        this.engine.reportError(err, ex.req);
+        ex.errStatus = 500;
+        this.writeEngineError(ex);
+        sync = true;
+      }
+      if (!sync) return; // streaming; pump resumes when done
       this.finish(ex);
     }
   }
@@ -751,6 +771,8 @@ class _Conn implements ChunkSink {
     const status = res.status;
     ex.status = status;
     if (this.engine.stopping) ex.keepAlive = false;
+    // Responding before the request body was read: a big or chunked rest is not drained, the connection closes.
+    if (this.bodyEx === ex && (this.bodyMode === BODY_CHUNKED || this.bodyRemaining > MAX_DRAIN || ex.continuePending)) ex.keepAlive = false;
     const isHead = ex.head !== null && ex.head.method === "HEAD";
     const noBody = status < 200 || status === 204 || status === 304;
     const http10 = ex.head !== null && ex.head.versionMinor === 0;
@@ -787,6 +809,7 @@ class _Conn implements ChunkSink {
     else if (http10) h += "Connection: keep-alive\r\n";
     ex.resHeaders = rh;
 
+    if (res.bodyUsed) throw new TypeError("fetch handler returned a Response whose body was already used");
     if (FAST_BODY_OK && estimateShallowMemoryUsageOf(res) > EMPTY_RESPONSE_SIZE) {
       let bytes: Uint8Array;
       if (hasType) bytes = Bun.peek(res.bytes()) as Uint8Array;

@@ -226,6 +226,32 @@ describe("request bodies", () => {
     c.end();
   });
 
+  test("a body read late (socket paused for backpressure) is followed by a pipelined request", async () => {
+    const size = 1024 * 1024;
+    const e = start(async (req) => {
+      if (req.method === "GET") return new Response("get ok");
+      await Bun.sleep(100);
+      return new Response(`post ${(await req.arrayBuffer()).byteLength}`);
+    });
+    const c = await connect(e.port);
+    c.write(`POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\n\r\n`);
+    for (let off = 0; off < size; off += 128 * 1024) c.write(new Uint8Array(128 * 1024).fill(120));
+    c.write(GET("/after"));
+    const rs = parseAll(await c.until(hasN(2), 5000));
+    expect(rs.map((r) => r.body)).toEqual([`post ${size}`, "get ok"]);
+    c.end();
+  });
+
+  test("answering without reading a large body closes the connection after the response", async () => {
+    const e = start(() => new Response("early"));
+    const c = await connect(e.port);
+    c.write(`POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${10 * 1024 * 1024}\r\n\r\n` + "x".repeat(1000));
+    await c.waitClosed();
+    const r = parseResponse(c.text)!;
+    expect(r.body).toBe("early");
+    expect(r.headers["connection"]).toBe("close");
+  });
+
   test("Expect: 100-continue gets 100 Continue before the body is sent", async () => {
     const e = start(async (req) => new Response(`got ${await req.text()}`));
     const c = await connect(e.port);
@@ -442,6 +468,24 @@ describe("errors", () => {
     expect(String(errors[0])).toContain("secret-sync-detail");
     c.end();
     c2.end();
+  });
+
+  test("a Response whose body was already used gives 500", async () => {
+    const errors: unknown[] = [];
+    const e = start(
+      async () => {
+        const r = new Response("once");
+        await r.text();
+        return r;
+      },
+      { onError: (err) => errors.push(err) },
+    );
+    const c = await connect(e.port);
+    c.write(GET("/") + GET("/"));
+    const rs = parseAll(await c.until(hasN(2)));
+    expect(rs.map((r) => r.status)).toEqual([500, 500]);
+    expect(errors.length).toBe(2);
+    c.end();
   });
 
   test("503 beyond maxInFlight, never a hang", async () => {
