@@ -12,6 +12,7 @@ export type WorkerClass = new (opts: WorkerOptions) => Worker;
 export const BUILTIN_WORKERS: Record<string, () => Promise<WorkerClass>> = {
   sync: async () => (await import("./process-worker.ts")).ProcessWorker,
   process: async () => (await import("./process-worker.ts")).ProcessWorker,
+  gthread: async () => (await import("./thread-worker.ts")).ThreadWorker,
 };
 
 /** The worker class the settings ask for. */

@@ -1,0 +1,159 @@
+/**
+ * @module
+ * @internal The entry point of one serving thread of the `gthread` worker class (a Bun
+ * `Worker` thread started by `thread-worker.ts`).
+ *
+ * On `init` it loads the app itself (functions and module state do not cross threads), then
+ * serves every listener exactly like the default class does, by running a `ProcessWorker`
+ * inside the thread: `Bun.serve({reusePort: true})` on its own socket in reuse-port mode, or
+ * bunicorn's HTTP engine on its own `dup()` of the inherited fd in shared-socket mode. (Bun's
+ * listener closes its fd when the thread ends, so threads must never share one fd number: a
+ * terminated thread would close the socket for everyone.) `worker_connections` is therefore a
+ * per-thread cap, and handler errors become a plain 500 as in the default class.
+ *
+ * Hooks never run here (settings arrive without functions), so `pre_request`/`post_request`
+ * are not called for gthread; the thread's log lines go to the main thread's error log.
+ */
+import { parentPort, threadId } from "node:worker_threads";
+import { AppLoadError, loadApp } from "../app/load-app.ts";
+import { firstLine } from "../config/config-file.ts";
+import type { Settings } from "../config/registry.ts";
+import type { LogMethods } from "../hook-types.ts";
+import { libc } from "../os/_libc.ts";
+import type { WorkerOptions } from "./base.ts";
+import { ProcessWorker } from "./process-worker.ts";
+import type { ListenerSpec } from "./protocol.ts";
+import type { FromThread, LogLevel, ThreadInit, ToThread } from "./thread-protocol.ts";
+
+const F_DUPFD_CLOEXEC = 1030;
+
+const port = parentPort;
+if (!port) throw new Error("thread-main.ts runs only as a Worker thread");
+
+const post = (m: FromThread) => {
+  try {
+    port.postMessage(m);
+  } catch {}
+};
+
+/** Log arguments as values that survive a structured clone (an Error becomes its stack). */
+function cloneable(a: unknown): unknown {
+  if (a === null || a === undefined || typeof a === "string" || typeof a === "number" || typeof a === "boolean") return a;
+  if (a instanceof Error) return a.stack ?? a.message;
+  try {
+    return JSON.stringify(a) ?? String(a);
+  } catch {
+    return String(a);
+  }
+}
+
+const forward =
+  (level: LogLevel) =>
+  (msg: string, ...args: unknown[]): void =>
+    post({ type: "log", level, msg, args: args.map(cloneable) });
+
+/**
+ * The thread's log: every line goes to the main thread's logger. Access records are not
+ * forwarded (they hold functions), so `wantsRecords` is false here.
+ */
+const log: LogMethods & { wantsRecords: boolean; access(): void; reopen(): void; close(): void } = {
+  debug: forward("debug"),
+  info: forward("info"),
+  warning: forward("warning"),
+  error: forward("error"),
+  critical: forward("critical"),
+  exception: forward("exception"),
+  wantsRecords: false,
+  access: () => {},
+  reopen: () => {},
+  close: () => {},
+};
+
+let server: ProcessWorker | null = null;
+let beat: ReturnType<typeof setInterval> | null = null;
+let stopping = false;
+let flushPending = false;
+
+const report = () => {
+  flushPending = false;
+  if (server) post({ type: "beat", requests: server.requests, inFlight: server.inFlight });
+};
+
+// Like the process runner: an app's stray error is logged, the thread keeps serving.
+process.on("uncaughtException", (e) => log.error("Uncaught exception in thread %s: %s", threadId, e instanceof Error ? (e.stack ?? e.message) : String(e)));
+process.on("unhandledRejection", (e) => log.error("Unhandled rejection in thread %s: %s", threadId, e instanceof Error ? (e.stack ?? e.message) : String(e)));
+
+/** A private fd for this thread on the same listening socket. */
+function dupFd(fd: number): number {
+  const lib = libc();
+  if (!lib) throw new Error("cannot dup() a listener fd: bun:ffi libc is unavailable");
+  const dup = lib.fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (dup < 0) throw new Error(`fcntl(F_DUPFD_CLOEXEC) failed on fd ${fd}`);
+  return dup;
+}
+
+async function start(init: ThreadInit): Promise<void> {
+  let app;
+  try {
+    app = await loadApp(init.app, init.cwd);
+  } catch (e) {
+    post({ type: "failed", appLoad: true, message: e instanceof AppLoadError ? e.message : `Exception in thread: ${firstLine(e)}` });
+    return;
+  }
+  const cfg = init.settings as unknown as Settings;
+  try {
+    const listeners: ListenerSpec[] = init.listeners.map((l) => {
+      if (l.mode !== "fd") return l;
+      const fd = dupFd(l.fd);
+      return { ...l, fd };
+    });
+    server = new ProcessWorker({
+      age: init.age,
+      arbiter: { pid: init.arbiterPid, cfg },
+      cfg,
+      log: log as unknown as WorkerOptions["log"],
+      listeners,
+      app,
+      onRequestDone: () => {
+        if (init.eager && !flushPending) {
+          flushPending = true;
+          setTimeout(report, 0);
+        }
+      },
+    });
+    await server.serve();
+  } catch (e) {
+    // Dups are not closed here: a listener that did start owns its fd and closes it when the
+    // thread ends, and closing it twice could close an unrelated fd that reused the number.
+    // At worst an unused dup leaks (a thread that cannot listen is rare).
+    post({ type: "failed", appLoad: false, message: firstLine(e) });
+    return;
+  }
+  beat = setInterval(report, init.beatMs);
+  post({ type: "ready", threadId });
+}
+
+async function stop(graceful: boolean): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (beat) clearInterval(beat);
+  const s = server;
+  if (s) {
+    try {
+      await s.stop(graceful);
+    } catch (e) {
+      log.error("Error while stopping thread %s: %s", threadId, firstLine(e));
+    }
+  }
+  post({ type: "stopped", requests: s?.requests ?? 0 });
+  // Ends this thread only.
+  process.exit(0);
+}
+
+port.on("message", (m: ToThread) => {
+  if (m.type === "init") {
+    start(m).catch((e) => post({ type: "failed", appLoad: false, message: firstLine(e) }));
+  } else if (m.type === "stop") {
+    void stop(m.graceful);
+  }
+});

@@ -1,0 +1,40 @@
+/**
+ * @module
+ * @internal The messages between a `gthread` worker process's main thread
+ * (`thread-worker.ts`) and its serving threads (`thread-main.ts`), sent with `postMessage`
+ * (structured clone: no functions cross).
+ *
+ * main → thread: `init` (first message), `stop`.
+ * thread → main: `ready` (app loaded, listening), `failed` (before `ready`), `beat` (every
+ * `beatMs` from the thread's event loop, and soon after a request when `eager`), `log`,
+ * `stopped` (just before the thread exits).
+ */
+import type { ListenerSpec } from "./protocol.ts";
+
+export interface ThreadInit {
+  type: "init";
+  /** Slot number (0 .. threads-1); a replacement thread takes the slot of the one it replaces. */
+  index: number;
+  app: string;
+  cwd: string;
+  /** The worker's settings with function values (hooks, classes) set to null. */
+  settings: Record<string, unknown>;
+  /** The process's listeners; a thread listens on its own `dup()` of each fd listener. */
+  listeners: ListenerSpec[];
+  age: number;
+  arbiterPid: number;
+  beatMs: number;
+  /** Report counters right after requests complete (max_requests is set). */
+  eager: boolean;
+}
+
+export type ToThread = ThreadInit | { type: "stop"; graceful: boolean };
+
+export type LogLevel = "debug" | "info" | "warning" | "error" | "critical" | "exception";
+
+export type FromThread =
+  | { type: "ready"; threadId: number }
+  | { type: "failed"; appLoad: boolean; message: string }
+  | { type: "beat"; requests: number; inFlight: number }
+  | { type: "log"; level: LogLevel; msg: string; args: unknown[] }
+  | { type: "stopped"; requests: number };

@@ -1,0 +1,326 @@
+/**
+ * @module
+ * The `gthread` worker class: one worker process running `threads` Bun `Worker` threads, each
+ * with its own event loop, its own copy of the app and its own listener (see `thread-main.ts`).
+ * Unlike Python threads, these run JavaScript in parallel.
+ *
+ * The process's main thread serves nothing. It starts the threads, sums their counters into
+ * `requests`/`inFlight` (which the runner's heartbeat to the arbiter reports, and which drive
+ * `max_requests`), and watches them:
+ *
+ * - a thread reports a heartbeat from its own event loop every `beatMs` (≤ 500 ms); a thread
+ *   silent for `timeout` seconds has a stuck loop: `THREAD TIMEOUT` is logged, the
+ *   `worker_abort` hook runs (on the main thread, with this worker: a stuck thread cannot run
+ *   anything), the thread is `terminate()`d and a new one takes its slot. The process (and
+ *   its pid) stays; the arbiter's own timeout only sees the main thread, which is not stuck;
+ * - a thread that dies for any other reason is replaced too (with a back-off if its
+ *   replacement cannot start).
+ *
+ * Limits of the class:
+ * - `pre_request`/`post_request` run only in the `sync` class: hooks are functions, and
+ *   functions cannot be sent to a thread. They are ignored here (a warning is logged once).
+ * - The runner has already imported the app on the main thread before this class exists, so
+ *   the app module is evaluated `threads + 1` times per worker process.
+ * - In reuse-port mode the kernel keeps hashing new connections to a stuck thread's socket
+ *   until it is terminated, and connections queued there are reset then (unless
+ *   `net.ipv4.tcp_migrate_req=1`), exactly as with a stuck `sync` worker process.
+ */
+import { AppLoadError } from "../app/load-app.ts";
+import { callHook } from "../config/call-hook.ts";
+import { Worker, type WorkerOptions } from "./base.ts";
+import type { FromThread, ThreadInit, ToThread } from "./thread-protocol.ts";
+
+type Thread = InstanceType<typeof globalThis.Worker>;
+
+interface Slot {
+  index: number;
+  thread: Thread;
+  state: "booting" | "ready" | "stopping" | "gone";
+  startedAt: number;
+  lastBeat: number;
+  requests: number;
+  inFlight: number;
+  threadId: number;
+  /** Settles when the thread is ready (resolve) or fails/ends before that (reject). */
+  booted: Promise<void>;
+  /** Resolves once the thread has ended. */
+  closed: Promise<void>;
+}
+
+const THREAD_URL = new URL("./thread-main.ts", import.meta.url).href;
+const WATCH_MS = 100;
+/** The longest `worker_abort` may delay the termination of a stuck thread. */
+const ABORT_HOOK_MS = 1000;
+/** A non-graceful stop gives threads this long before they are terminated. */
+const QUICK_STOP_MS = 1000;
+
+export class ThreadWorker extends Worker {
+  private slots: (Slot | null)[] = [];
+  /** Requests served by threads that are gone. */
+  private retired = 0;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+  private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly backoff = new Map<number, number>();
+  private readonly notify: (served: number) => void;
+  private readonly beatMs: number;
+  private settings: Record<string, unknown> | null = null;
+  private spec: string | null = null;
+  private readonly specOption: string | null;
+
+  constructor(opts: WorkerOptions) {
+    super(opts);
+    this.notify = opts.onRequestDone;
+    const opt = (opts as WorkerOptions & { appSpec?: unknown }).appSpec;
+    this.specOption = typeof opt === "string" && opt !== "" ? opt : null;
+    this.beatMs = Math.max(50, Math.min(500, (opts.cfg.timeout * 1000) / 4 || 500));
+  }
+
+  override async serve(): Promise<void> {
+    const cfg = this.cfg;
+    if (cfg.pre_request || cfg.post_request) {
+      this.log.warning("pre_request/post_request hooks are not run by the gthread worker class (they run only with the sync class).");
+    }
+    this.settings = threadSettings(cfg);
+    this.appSpec();
+    const n = Math.max(1, cfg.threads);
+    const slots = Array.from({ length: n }, (_, i) => this.spawn(i));
+    const results = await Promise.allSettled(slots.map((s) => s.booted));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as unknown);
+    if (failed.length > 0) {
+      this.alive = false;
+      for (const s of slots) s.thread.terminate();
+      throw failed.find((e) => e instanceof AppLoadError) ?? failed[0];
+    }
+    this.log.debug("Serving with %s threads (%s)", n, slots.map((s) => s.threadId).join(", "));
+    this.watchdog = setInterval(() => this.watch(), WATCH_MS);
+  }
+
+  override async stop(graceful: boolean): Promise<void> {
+    this.alive = false;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = null;
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    const limit = graceful ? Math.max(1, this.cfg.graceful_timeout) * 1000 : QUICK_STOP_MS;
+    const live = this.slots.filter((s): s is Slot => s !== null && s.state !== "gone");
+    await Promise.all(
+      live.map(async (s) => {
+        if (s.state === "booting") {
+          s.thread.terminate();
+          return;
+        }
+        s.state = "stopping";
+        post(s.thread, { type: "stop", graceful });
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), limit)));
+        const timedOut = await Promise.race([s.closed.then(() => false), late]);
+        clearTimeout(timer);
+        if (timedOut) {
+          this.log.warning("Thread %s did not stop within %s ms; terminating it", s.threadId, limit);
+          s.thread.terminate();
+        }
+      }),
+    );
+  }
+
+  /** Starts a thread in slot `index`. */
+  private spawn(index: number): Slot {
+    const thread = new globalThis.Worker(THREAD_URL);
+    let ready!: () => void;
+    let fail!: (e: unknown) => void;
+    let closed!: () => void;
+    const now = performance.now();
+    const slot: Slot = {
+      index,
+      thread,
+      state: "booting",
+      startedAt: now,
+      lastBeat: now,
+      requests: 0,
+      inFlight: 0,
+      threadId: 0,
+      booted: new Promise<void>((res, rej) => {
+        ready = res;
+        fail = rej;
+      }),
+      closed: new Promise<void>((res) => (closed = res)),
+    };
+    // A rejection nobody awaits (a replacement's boot) must not be "unhandled".
+    slot.booted.catch(() => {});
+    this.slots[index] = slot;
+
+    thread.addEventListener("message", (ev: MessageEvent) => {
+      const m = ev.data as FromThread;
+      switch (m.type) {
+        case "beat":
+          slot.lastBeat = performance.now();
+          this.count(slot, m.requests, m.inFlight);
+          break;
+        case "ready":
+          if (slot.state !== "booting") break;
+          slot.state = "ready";
+          slot.threadId = m.threadId;
+          slot.lastBeat = performance.now();
+          this.backoff.delete(index);
+          this.log.debug("Thread %s (slot %s) ready", m.threadId, index);
+          ready();
+          break;
+        case "failed":
+          if (slot.state === "booting") {
+            fail(m.appLoad ? new AppLoadError(m.message) : new Error(`Thread failed to start serving: ${m.message}`));
+            this.retire(slot, m.message);
+          }
+          break;
+        case "stopped":
+          this.count(slot, m.requests, 0);
+          break;
+        case "log":
+          this.log[m.level](m.msg, ...m.args);
+          break;
+      }
+    });
+    thread.addEventListener("error", (ev: Event) => {
+      const e = ev as ErrorEvent;
+      const text = e.error instanceof Error ? (e.error.stack ?? e.error.message) : e.message;
+      this.log.error("Exception in thread %s: %s", slot.threadId || `slot ${index}`, text);
+    });
+    thread.addEventListener("close", (ev: Event) => {
+      const code = (ev as Event & { code?: number }).code ?? 0;
+      closed();
+      if (slot.state === "booting") fail(new Error(`Thread exited (code ${code}) before serving`));
+      if (slot.state === "gone") return;
+      const unexpected = slot.state === "ready";
+      if (unexpected) this.log.error("Thread %s exited (code %s)", slot.threadId, code);
+      this.retire(slot, `exit code ${code}`);
+    });
+    const init: ThreadInit = {
+      type: "init",
+      index,
+      app: this.appSpec(),
+      cwd: process.cwd(),
+      settings: this.settings ?? threadSettings(this.cfg),
+      listeners: [...this.listeners],
+      age: this.age,
+      arbiterPid: this.arbiter.pid,
+      beatMs: this.beatMs,
+      eager: this.cfg.max_requests > 0,
+    };
+    post(thread, init);
+    return slot;
+  }
+
+  /**
+   * The app spec the runner loaded, for the threads to load it the same way. `WorkerOptions`
+   * does not carry it (yet), so, in order: an `appSpec` option if the runner passes one; the
+   * spec in the process title (`bunicorn: worker [APP]`, which the arbiter sets to the app spec
+   * unless `proc_name` is set); the `app` setting.
+   */
+  private appSpec(): string {
+    if (this.spec !== null) return this.spec;
+    const fromTitle = /^bunicorn: worker \[(.*)\]$/s.exec(process.argv0)?.[1];
+    const spec = this.specOption ?? (this.cfg.proc_name === null && fromTitle ? fromTitle : null) ?? this.cfg.app;
+    if (!spec) throw new Error("gthread: cannot tell which app to load in the threads (set the `app` setting, or leave `proc_name` unset)");
+    this.spec = spec;
+    return spec;
+  }
+
+  /** Adds a thread's counters into the worker's totals; calls the runner when requests grew. */
+  private count(slot: Slot, requests: number, inFlight: number): void {
+    slot.requests = Math.max(slot.requests, requests);
+    slot.inFlight = inFlight;
+    this.refresh();
+  }
+
+  private refresh(): void {
+    let requests = this.retired;
+    let inFlight = 0;
+    for (const s of this.slots) {
+      if (!s || s.state === "gone") continue;
+      requests += s.requests;
+      inFlight += s.inFlight;
+    }
+    this.inFlight = inFlight;
+    if (requests > this.requests) {
+      this.requests = requests;
+      this.notify(requests);
+    }
+  }
+
+  /** Marks a slot's thread as gone and, while the worker is alive, starts its replacement. */
+  private retire(slot: Slot, why: string): void {
+    if (slot.state === "gone") return;
+    const wasBooting = slot.state === "booting";
+    slot.state = "gone";
+    this.retired += slot.requests;
+    slot.requests = 0;
+    slot.inFlight = 0;
+    this.refresh();
+    if (this.slots[slot.index] === slot) this.slots[slot.index] = null;
+    if (!this.alive || this.watchdog === null) return;
+    // A thread that could not even start is retried with a back-off (0.5 s doubling to 30 s).
+    const delay = wasBooting ? (this.backoff.get(slot.index) ?? 500) : 0;
+    if (wasBooting) {
+      this.backoff.set(slot.index, Math.min(30_000, delay * 2));
+      this.log.error("Thread in slot %s failed to start (%s); retrying in %s ms", slot.index, why, delay);
+    }
+    const t = setTimeout(() => {
+      this.retryTimers.delete(t);
+      if (this.alive && this.slots[slot.index] === null) this.spawn(slot.index);
+    }, delay);
+    this.retryTimers.add(t);
+  }
+
+  /** The watchdog: stuck threads (no heartbeat for `timeout`) and replacements that never boot. */
+  private watch(): void {
+    if (!this.alive) return;
+    const now = performance.now();
+    const timeoutMs = this.cfg.timeout * 1000;
+    const bootMs = this.cfg.boot_timeout * 1000;
+    for (const s of this.slots) {
+      if (!s) continue;
+      if (s.state === "ready" && timeoutMs > 0 && now - s.lastBeat > timeoutMs) void this.abort(s);
+      else if (s.state === "booting" && bootMs > 0 && now - s.startedAt > bootMs) {
+        this.log.error("Thread in slot %s did not start within %s s; terminating it", s.index, this.cfg.boot_timeout);
+        s.thread.terminate();
+        this.retire(s, "boot timeout");
+      }
+    }
+  }
+
+  private async abort(slot: Slot): Promise<void> {
+    slot.state = "stopping";
+    this.log.critical("THREAD TIMEOUT (pid:%s thread:%s)", this.pid, slot.threadId);
+    // worker_abort runs here, on the main thread, before terminate(): the stuck thread cannot
+    // run any JavaScript (and hooks, being functions, never reach threads anyway). It gets at
+    // most ABORT_HOOK_MS so a slow hook cannot keep a stuck thread alive.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([callHook(this.cfg, this.log, "worker_abort", this), new Promise<void>((r) => (timer = setTimeout(r, ABORT_HOOK_MS)))]);
+    clearTimeout(timer);
+    slot.thread.terminate();
+    // Replace at once: the close event of a terminated thread is not waited for.
+    slot.state = "ready";
+    this.retire(slot, "timeout");
+  }
+}
+
+function post(thread: Thread, m: ToThread): void {
+  thread.postMessage(m);
+}
+
+/** The settings a thread gets: every value that survives a structured clone, functions as null. */
+function threadSettings(cfg: Readonly<Record<string, unknown>> | object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(cfg)) {
+    if (typeof v === "function") {
+      out[k] = null;
+      continue;
+    }
+    try {
+      out[k] = structuredClone(v);
+    } catch {
+      out[k] = null;
+    }
+  }
+  return out;
+}
+
