@@ -27,11 +27,13 @@
  *   nothing escapes to the process;
  * - timeouts: idle keep-alive connections close after `keepalive` seconds; a
  *   connection that sends nothing, a partial head, or stalls while sending a
- *   body is closed after `max(10, keepalive)` seconds. The sweep runs every
+ *   body is closed after `headerTimeout` seconds (default `max(10, keepalive)`),
+ *   without a response (like Bun.serve and Gunicorn). The sweep runs every
  *   second, so closes happen up to one second late. Handlers themselves have no
  *   timeout here (that is the arbiter's worker timeout);
- * - `req.signal` aborts when the client disconnects (one AbortController per
- *   connection, shared by the requests on it).
+ * - `req.signal` aborts when the client disconnects mid-exchange (created
+ *   lazily on first access, so it costs nothing when unused). Copies made with
+ *   `new Request(req)` / `req.clone()` carry a plain signal that does not.
  *
  * @module
  */
@@ -97,6 +99,12 @@ export interface HttpEngineOptions {
   casefoldHttpMethod?: boolean;
   /** Seconds an idle keep-alive connection is kept; 0 = no keep-alive (Connection: close after each response). Default 2. */
   keepalive?: number;
+  /**
+   * Seconds a connection may take to deliver a request head (from its first byte, or from the
+   * connection's open), and the longest pause while a request body is being received.
+   * Default `max(10, keepalive)` (Bun's own header timeout is about 10 s).
+   */
+  headerTimeout?: number;
   /** Max requests in flight in this engine (worker_connections); beyond it clients get a plain 503 and a close. Default 1000. */
   maxInFlight?: number;
   /** Max request body bytes; larger bodies get 413. Default 128 MiB. 0 or Infinity = unlimited. */
@@ -1083,7 +1091,7 @@ class _Engine implements HttpEngine {
     this.cfg = {
       parser: resolveParserOptions(o),
       keepalive,
-      headerTimeoutMs: Math.max(10, keepalive) * 1000,
+      headerTimeoutMs: (o.headerTimeout !== undefined && o.headerTimeout > 0 ? o.headerTimeout : Math.max(10, keepalive)) * 1000,
       maxInFlight: Math.max(1, o.maxInFlight ?? 1000),
       maxBody: maxBodyOpt <= 0 ? Infinity : maxBodyOpt,
     };

@@ -585,6 +585,19 @@ describe("lifecycle", () => {
     expect(dt).toBeLessThan(3000);
   });
 
+  test("a silent connection and a partial head are closed after headerTimeout", async () => {
+    const e = start(() => new Response("x"), { headerTimeout: 1 });
+    const silent = await connect(e.port);
+    const partial = await connect(e.port);
+    partial.write("GET / HTTP/1.1\r\nHost: h\r\n");
+    const t0 = performance.now();
+    await Promise.all([silent.waitClosed(4000), partial.waitClosed(4000)]);
+    const dt = performance.now() - t0;
+    expect(dt).toBeGreaterThan(800);
+    expect(dt).toBeLessThan(3000);
+    expect(silent.text).toBe("");
+  });
+
   test("serves an inherited listening fd in a child process", async () => {
     const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const fd = (listener as unknown as { fd: number }).fd;
