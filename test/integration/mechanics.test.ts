@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CLI, FIXTURES, freePort, get, isAlive, killAll, ROOT, sleep, startBunicorn, waitFor, waitForHttp } from "./_harness.ts";
+import { CLI, childPids, FIXTURES, freePort, get, isAlive, killAll, ROOT, sleep, startBunicorn, waitFor, waitForHttp } from "./_harness.ts";
 
 afterEach(killAll);
 afterAll(killAll);
@@ -186,4 +186,31 @@ test("[::1]:PORT binds IPv6", async () => {
   expect(b.output()).toContain(`Listening at: http://[::1]:${port}`);
   expect((await get(`http://[::1]:${port}/`)).status).toBe(200);
   expect(await b.stop()).toBe(0);
+});
+
+test("as PID 1 (a new pid namespace), the arbiter reaps orphaned processes", async () => {
+  const port = await freePort();
+  const proc = Bun.spawn(["unshare", "-pf", "--kill-child", "--mount-proc", process.execPath, CLI, `${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`], {
+    cwd: ROOT,
+    env: { ...process.env, BUNICORN_CMD_ARGS: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // unshare forks the namespace's PID 1: the arbiter is unshare's only child.
+  const arbiter = await waitFor("the arbiter", () => childPids(proc.pid)[0]);
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/`, 15_000);
+    const stat = (pid: number) => readFileSync(`/proc/${pid}/stat`, "utf8");
+    expect(stat(arbiter)).toContain("(bunicorn master)");
+    for (let i = 0; i < 3; i++) expect((await get(`http://127.0.0.1:${port}/orphan`)).status).toBe(200);
+    // The orphans exit after 0.2 s; none may linger as a zombie child of the arbiter.
+    await sleep(1500);
+    await waitFor("no zombie children", () => childPids(arbiter).every((c) => !/\) Z /.test(stat(c))), 5000);
+    expect(childPids(arbiter).length).toBe(1);
+  } finally {
+    // unshare does not pass signals on: stop the arbiter itself.
+    process.kill(arbiter, "SIGTERM");
+    const code = await Promise.race([proc.exited, sleep(10_000).then(() => null)]);
+    if (code === null) proc.kill("SIGKILL");
+    expect(code).toBe(0);
+  }
 });
