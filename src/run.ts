@@ -12,6 +12,7 @@ import { formatConfig } from "./config/print.ts";
 import type { Settings } from "./config/registry.ts";
 import { ConfigError } from "./config/setting.ts";
 import { createLogger } from "./log/load-logger.ts";
+import { resolveWorkerClass } from "./workers/worker-classes.ts";
 
 export interface RunOptions {
   /** `APP_MODULE`, e.g. `"./server.ts:app"`; else the `app` setting. */
@@ -101,6 +102,8 @@ export async function runLoaded(loaded: LoadedConfig, ctx: { argv: string[]; env
   }
   let log;
   try {
+    // Resolve the worker class here too, so a bad worker_class is one error line at start.
+    await resolveWorkerClass(cfg, cfg.chdir);
     log = await createLogger(cfg, "arbiter", cfg.chdir);
   } catch (e) {
     return report(e);

@@ -132,7 +132,11 @@ export class Logger implements LogMethods {
   /** Writes one access-log line for a finished request (workers call this). */
   access(record: AccessRecord): void {
     if (!this.accessEnabled) return;
-    const line = this.formatAccess(record);
+    this.writeAccessLine(this.formatAccess(record));
+  }
+
+  /** Sends an already formatted line to every access-log target (for logger plugins). */
+  protected writeAccessLine(line: string): void {
     for (const s of this.accessSinks) s.write(line, "info", line);
   }
 
