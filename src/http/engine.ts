@@ -433,9 +433,11 @@ class _Conn implements ChunkSink {
     }
     this.inProcess = false;
     // Paused for body backpressure, but the body ended (or was dropped) meanwhile: read again.
-    if (this.paused && this.stash === null && this.canRead()) {
-      this.paused = false;
-      this.socket.resume();
+    if (this.paused && this.canRead()) {
+      if (this.stash === null) {
+        this.paused = false;
+        this.socket.resume();
+      } else queueMicrotask(() => this.unblock());
     }
     this.updateDeadline();
   }
@@ -1068,7 +1070,6 @@ const handlers: SocketHandler<_Conn> = {
   error() {
     // `close` follows.
   },
-  timeout() {},
 };
 
 class _Engine implements HttpEngine {

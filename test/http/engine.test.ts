@@ -624,3 +624,32 @@ describe("lifecycle", () => {
     }
   });
 });
+
+describe("robustness", () => {
+  test("garbage on many connections: always an error status or a close, and the engine keeps serving", async () => {
+    const e = start(async (req) => new Response(`ok ${req.method} ${(await req.arrayBuffer()).byteLength}`));
+    let seed = 99;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const templates = [
+      GET("/x"),
+      "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nabcd",
+    ];
+    for (let i = 0; i < 60; i++) {
+      const bytes = Buffer.from(templates[i % templates.length]!, "latin1");
+      for (let m = 0; m < 2; m++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);
+      const c = await connect(e.port);
+      c.write(bytes);
+      c.end();
+      await c.waitClosed(3000).catch(() => {
+        throw new Error(`no close for ${JSON.stringify(bytes.toString("latin1"))}; got ${JSON.stringify(c.text)}`);
+      });
+      for (const r of parseAll(c.text, true)) expect([200, 400, 413, 417, 431, 501, 505]).toContain(r.status);
+    }
+    const c = await connect(e.port);
+    c.write(GET("/final"));
+    expect(parseAll(await c.until(hasN(1)))[0]!.body).toBe("ok GET 0");
+    c.end();
+    expect(e.inFlight).toBe(0);
+  });
+});
