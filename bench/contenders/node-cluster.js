@@ -3,10 +3,10 @@
 //   streamed with fs.createReadStream), POST /echo -> the request body.
 //
 //   node bench/contenders/node-cluster.js 127.0.0.1:PORT [-w N]
-"use strict";
-const cluster = require("node:cluster");
-const http = require("node:http");
-const fs = require("node:fs");
+// (An ES module: the repository's package.json says "type": "module".)
+import cluster from "node:cluster";
+import fs from "node:fs";
+import http from "node:http";
 
 const bind = process.argv[2] || "127.0.0.1:8000";
 const wi = process.argv.indexOf("-w");

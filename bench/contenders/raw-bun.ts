@@ -8,6 +8,9 @@
  * listens on `PATH.i` and the load generator (bench/lib/loadgen.ts) spreads its connections
  * over the paths: the ideal, perfectly balanced split.
  *
+ * `development: false` as in a production deployment (and as bunicorn's workers set it); Bun's
+ * default, development mode when NODE_ENV is not "production", is measurably slower.
+ *
  * The launcher starts the servers in its own process group and exits, so only the serving
  * processes remain (and count in the memory figure). Stop them by killing the process group.
  */
@@ -18,11 +21,12 @@ const args = process.argv.slice(2);
 if (args[0] === "--child") {
   const [, bind, index] = args as [string, string, string];
   const server = bind.startsWith("unix:")
-    ? Bun.serve({ unix: `${bind.slice(5)}.${index}`, fetch: app.fetch })
+    ? Bun.serve({ unix: `${bind.slice(5)}.${index}`, development: false, fetch: app.fetch })
     : Bun.serve({
         hostname: bind.slice(0, bind.lastIndexOf(":")),
         port: Number(bind.slice(bind.lastIndexOf(":") + 1)),
         reusePort: true,
+        development: false,
         fetch: app.fetch,
       });
   void server;
