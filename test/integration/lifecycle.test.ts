@@ -129,3 +129,21 @@ describe("shared-socket listeners", () => {
     expect(await b.stop()).toBe(0);
   }, 60_000);
 });
+
+test("graceful_timeout is enforced: a request outliving it is cut and the arbiter exits", async () => {
+  const port = await freePort();
+  const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "1", "-b", `127.0.0.1:${port}`, "--graceful-timeout", "1"], { workers: 1 });
+  const [w] = b.workers();
+  const slow = get(`http://127.0.0.1:${port}/slow?ms=8000`, { timeoutMs: 15_000 }).then(
+    (r) => r.status,
+    () => "cut",
+  );
+  await sleep(300);
+  const started = Date.now();
+  expect(await b.stop("SIGTERM")).toBe(0);
+  const took = Date.now() - started;
+  expect(took).toBeGreaterThanOrEqual(900);
+  expect(took).toBeLessThan(4000);
+  expect(await slow).toBe("cut");
+  expect(isAlive(w!)).toBe(false);
+});
