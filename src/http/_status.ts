@@ -115,12 +115,15 @@ export function releaseClock(): void {
   }
 }
 
-/** A complete plain-text response that closes the connection. */
-export function plainResponse(status: number, body: string, close: boolean): string {
+/**
+ * A complete plain-text response (`body` must be ASCII). `connection` is the
+ * Connection header value to send, or "" for none.
+ */
+export function plainResponse(status: number, body: string, connection: "" | "close" | "keep-alive"): string {
   const reason = STATUS_TEXT[status] ?? "Error";
   return (
     `HTTP/1.1 ${status} ${reason}\r\n` +
-    (close ? "Connection: close\r\n" : "") +
+    (connection === "" ? "" : `Connection: ${connection}\r\n`) +
     "Content-Type: text/plain; charset=utf-8\r\n" +
     `Content-Length: ${body.length}\r\n` +
     _clock.dateLine +

@@ -770,10 +770,15 @@ class _Conn implements ChunkSink {
   private writeEngineError(ex: _Exchange): void {
     const status = ex.errStatus;
     ex.status = status;
-    ex.keepAlive = false;
+    // A failed handler (500) leaves the protocol state intact: keep the connection unless something
+    // else says otherwise. Protocol errors, 413 and 503 always close.
+    if (status !== 500 || this.engine.stopping || (this.bodyEx === ex && (this.bodyMode === BODY_CHUNKED || this.bodyRemaining > MAX_DRAIN || ex.continuePending))) {
+      ex.keepAlive = false;
+    }
     const body = `${STATUS_TEXT[status] ?? "Error"}\n`;
     ex.bytesSent = body.length;
-    this.writeStr(plainResponse(status, body, true));
+    const http10 = ex.head !== null && ex.head.versionMinor === 0;
+    this.writeStr(plainResponse(status, body, !ex.keepAlive ? "close" : http10 ? "keep-alive" : ""));
   }
 
   /** Writes a response. Returns true if done synchronously, false if streaming continues asynchronously. */
@@ -799,8 +804,11 @@ class _Conn implements ChunkSink {
           case "content-length":
             appLength = v;
             continue;
-          case "transfer-encoding":
           case "connection":
+            // The app may ask to close the connection after this response (e.g. max_requests).
+            if (v.toLowerCase().includes("close")) ex.keepAlive = false;
+            continue;
+          case "transfer-encoding":
           case "keep-alive":
             continue;
           case "date":
@@ -998,7 +1006,13 @@ class _Conn implements ChunkSink {
       }
       if (this.bodyMode === BODY_CHUNKED || this.bodyRemaining > MAX_DRAIN || ex.continuePending) ex.keepAlive = false;
     }
-    if (!ex.keepAlive || engine.stopping) this.readDone = true;
+    if (!ex.keepAlive) {
+      // "Connection: close" was sent: nothing may follow, even for pipelined requests already read
+      // (they are accounted when their handlers finish).
+      this.closeSoon();
+      return;
+    }
+    if (engine.stopping) this.readDone = true;
     if (this.queue.length === 0) {
       if (this.readDone || (this.peerEnded && this.parser.buffered === 0 && this.bodyMode === BODY_NONE)) {
         this.closeSoon();

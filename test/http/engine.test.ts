@@ -89,6 +89,19 @@ describe("basic exchanges", () => {
     expect(parseResponse(c3.text)!.headers["connection"]).toBe("close");
   });
 
+  test("an app response with Connection: close closes the connection after it", async () => {
+    const e = start((req) => new Response("bye", { headers: { connection: "close", "x-p": new URL(req.url).pathname } }));
+    const c = await connect(e.port);
+    c.write(GET("/1") + GET("/2"));
+    await c.waitClosed();
+    expect(countResponses(c.text)).toBe(1);
+    const r = parseResponse(c.text)!;
+    expect(r.headers["connection"]).toBe("close");
+    expect(r.headers["x-p"]).toBe("/1");
+    await Bun.sleep(20);
+    expect(e.inFlight).toBe(0);
+  });
+
   test("keepalive: 0 closes after every response", async () => {
     const e = start(() => new Response("x"), { keepalive: 0 });
     const c = await connect(e.port);
