@@ -24,6 +24,10 @@
  * - In reuse-port mode the kernel keeps hashing new connections to a stuck thread's socket
  *   until it is terminated, and connections queued there are reset then (unless
  *   `net.ipv4.tcp_migrate_req=1`), exactly as with a stuck `sync` worker process.
+ * - Known gap (reuse-port mode): when a thread is `terminate()`d, Bun 1.4.4's `Bun.serve`
+ *   answers the requests still in flight on it with an empty `204 No Content` itself, so the
+ *   client of the stuck request sees a success. Shared-socket mode (bunicorn's engine) just
+ *   closes those connections.
  */
 import { AppLoadError } from "../app/load-app.ts";
 import { callHook } from "../config/call-hook.ts";
