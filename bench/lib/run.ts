@@ -30,7 +30,7 @@ if (flag("-h") || flag("--help")) {
                  [--json FILE] [--update-readme]
   --quick          1 round, 1 s per load (about a minute)
   --rounds N       rounds (default 3)
-  --duration S     seconds per throughput load (default 4); the -c1 latency run takes 3/4 of it
+  --duration S     seconds per throughput load (default 3); the -c1 latency run takes 3/4 of it
   --only/--skip    contender ids: ${"raw bunicorn bunicorn-log bunicorn-shared gthread node gunicorn raw-unix bunicorn-unix"}
   --json FILE      write every measurement as JSON
   --update-readme  replace the results section of bench/README.md with this run's table`);
@@ -39,7 +39,7 @@ if (flag("-h") || flag("--help")) {
 const QUICK = flag("--quick");
 const ROUNDS = Number(value("--rounds") ?? (QUICK ? 1 : 3));
 // wrk takes whole seconds.
-const DUR = Math.max(1, Math.round(Number(value("--duration") ?? (QUICK ? 1 : 4))));
+const DUR = Math.max(1, Math.round(Number(value("--duration") ?? (QUICK ? 1 : 3))));
 const LAT_DUR = Math.max(1, Math.round(DUR * 0.75));
 const WARM = QUICK ? 0.5 : 1;
 const SETTLE_MS = QUICK ? 1000 : 1500;
@@ -194,6 +194,20 @@ function groupMemory(pgid: number): { rss: number; pss: number; procs: number } 
   return { rss: rss / 1024, pss: pss / 1024, procs };
 }
 
+/** CPU time (user + system, all threads) of the live processes of a group, in microseconds. */
+function groupCpuUs(pgid: number): number {
+  let ticks = 0;
+  for (const p of group(pgid)) {
+    try {
+      const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+    } catch { /* gone */ }
+  }
+  return (ticks * 1e6) / CLK_TCK;
+}
+const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
 async function killGroup(pgid: number) {
   try { process.kill(-pgid, "SIGTERM"); } catch { /* none left */ }
   for (let i = 0; i < 60 && group(pgid).length; i++) await Bun.sleep(50);
@@ -224,7 +238,7 @@ async function answers(c: Contender, a: Addr): Promise<boolean> {
   }
 }
 
-interface WrkResult { rps: number; p50_us?: number; p99_us?: number; errors: number; requests: number; bytes?: number }
+interface WrkResult { cpu_us_per_req?: number; rps: number; p50_us?: number; p99_us?: number; errors: number; requests: number; bytes?: number }
 
 async function runTool(cmd: string[]): Promise<WrkResult> {
   const p = Bun.spawn(cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
@@ -312,7 +326,10 @@ async function warm(r: Running) {
 
 async function load(r: Running, l: Load) {
   try {
-    r.sample.loads[l] = await runTool(loadCmd(l, r.a, l === "latency" ? LAT_DUR : DUR));
+    const cpu0 = groupCpuUs(r.pgid);
+    const x = await runTool(loadCmd(l, r.a, l === "latency" ? LAT_DUR : DUR));
+    x.cpu_us_per_req = (groupCpuUs(r.pgid) - cpu0) / Math.max(1, x.requests);
+    r.sample.loads[l] = x;
   } catch (e) {
     r.sample.note = [r.sample.note, `${l} failed: ${String(e).split("\n")[0]}`].filter(Boolean).join("; ");
   }
@@ -347,6 +364,10 @@ const metrics: Record<string, { get: Metric; unit: string; digits?: number; lowe
   rss: { get: (s) => s.rss, unit: "MB", digits: 0, lowerBetter: true },
   pss: { get: (s) => s.pss, unit: "MB", digits: 0, lowerBetter: true },
   cold: { get: (s) => s.cold_ms, unit: "ms", lowerBetter: true },
+  cpu_keepalive: { get: (s) => (s.loads.keepalive ?? s.loads["unix-keepalive"])?.cpu_us_per_req, unit: "µs", digits: 1, lowerBetter: true },
+  cpu_close: { get: (s) => s.loads.close?.cpu_us_per_req, unit: "µs", digits: 1, lowerBetter: true },
+  cpu_static: { get: (s) => s.loads.static?.cpu_us_per_req, unit: "µs", digits: 0, lowerBetter: true },
+  cpu_post: { get: (s) => s.loads.post?.cpu_us_per_req, unit: "µs", digits: 1, lowerBetter: true },
 };
 
 interface Cell { value: number; ratio: number; n: number }
@@ -386,7 +407,7 @@ function machine(): string {
 
 function render(samples: Sample[], active: Contender[]): string {
   const t = summarize(samples, active);
-  const cell = (id: string, m: string, digits = 0) => {
+  const cell = (id: string, m: string, digits = metrics[m]!.digits ?? 0) => {
     const x = t[id]![m]!;
     if (!x.n) return "–";
     return `${fmtN(metrics[m]!.unit === "MB/s" ? x.value * 1.048576 : x.value, digits)} (${fmtR(x.ratio)})`;
@@ -402,6 +423,13 @@ function render(samples: Sample[], active: Contender[]): string {
       continue;
     }
     lines.push(`| ${c.label} | ${cell(c.id, "keepalive")} | ${cell(c.id, "close")} | ${cell(c.id, "static")} | ${cell(c.id, "post")} | ${cell(c.id, "p50")} | ${cell(c.id, "p99")} | ${cell(c.id, "rss")} | ${cell(c.id, "pss")} | ${cell(c.id, "cold")} |`);
+  }
+  const cpu: string[] = [];
+  cpu.push("| contender | keep-alive | Connection: close | static 1 MB | POST 64 KB |");
+  cpu.push("|---|---|---|---|---|");
+  for (const c of active) {
+    if (!t[c.id]!.cpu_keepalive!.n) continue;
+    cpu.push(`| ${c.label} | ${cell(c.id, "cpu_keepalive")} | ${cell(c.id, "cpu_close")} | ${cell(c.id, "cpu_static")} | ${cell(c.id, "cpu_post")} |`);
   }
   const notes = new Set<string>();
   for (const s of samples) {
@@ -426,6 +454,11 @@ function render(samples: Sample[], active: Contender[]): string {
     "latency, memory and cold start: lower is better.",
     "",
     ...lines,
+    "",
+    "Server CPU time per request, µs (user + system of all the contender's processes during the load, divided by the",
+    "requests served; less sensitive to other programs on the machine than req/s). In parentheses: ratio to raw Bun, lower is better.",
+    "",
+    ...cpu,
     "",
     ...extra,
     ...(notes.size ? ["", "Notes:", ...[...notes].map((n) => `- ${n}`)] : []),
