@@ -25,10 +25,15 @@ export const BUILTIN_LOGGERS: Record<string, () => Promise<LoggerClass>> = {
 
 const DEFAULT_NAMES = new Set(["default", "simple", "gunicorn.glogging.Logger"]);
 
-export async function createLogger(cfg: Readonly<Settings>, role: "arbiter" | "worker", cwd = process.cwd()): Promise<Logger> {
+/**
+ * `accessOnly`: a logger that writes no error lines (gthread threads forward those to their
+ * process and write only their own access lines).
+ */
+export async function createLogger(cfg: Readonly<Settings>, role: "arbiter" | "worker", cwd = process.cwd(), accessOnly = false): Promise<Logger> {
   let ref = cfg.logger_class;
   if (typeof ref === "string" && DEFAULT_NAMES.has(ref) && cfg.statsd_host) ref = "statsd";
   const LoggerCls = await loadClass<LoggerClass>(ref, "loggers", BUILTIN_LOGGERS, cwd);
-  const logConfig = await resolveLogConfig(cfg as Settings, cwd);
+  let logConfig = await resolveLogConfig(cfg as Settings, cwd);
+  if (accessOnly) logConfig = { ...logConfig, error: { ...logConfig?.error, targets: [] } };
   return new LoggerCls(cfg, { role, logConfig });
 }

@@ -21,6 +21,8 @@ export interface WorkerOptions {
   log: Logger;
   listeners: readonly ListenerSpec[];
   app: FetchApp;
+  /** The app as named on the command line (`APP_MODULE`), for classes that load it again (gthread threads). */
+  appSpec: string;
   /** Called after each request with the running total, so the runner can recycle the worker. */
   onRequestDone: (served: number) => void;
 }
@@ -36,6 +38,7 @@ export abstract class Worker implements WorkerView {
   readonly arbiter: ArbiterInfo;
   readonly listeners: readonly ListenerSpec[];
   readonly app: FetchApp;
+  readonly appSpec: string;
   alive = true;
   /** Requests completed by this worker. */
   requests = 0;
@@ -52,12 +55,16 @@ export abstract class Worker implements WorkerView {
     this.arbiter = opts.arbiter;
     this.listeners = opts.listeners;
     this.app = opts.app;
+    this.appSpec = opts.appSpec;
     this.onRequestDone = opts.onRequestDone;
     this.maxInFlight = opts.cfg.worker_connections;
   }
 
   /** Start listening on every listener; resolve once requests can be served. */
   abstract serve(): Promise<void>;
+
+  /** USR1: reopen any log file the class writes itself (the runner reopens the process's logger). */
+  reopenLogs(): void {}
 
   /** Stop serving. Graceful: stop accepting, finish in-flight requests, then resolve. */
   abstract stop(graceful: boolean): Promise<void>;

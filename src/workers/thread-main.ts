@@ -19,6 +19,9 @@ import { AppLoadError, loadApp } from "../app/load-app.ts";
 import { firstLine } from "../config/config-file.ts";
 import type { Settings } from "../config/registry.ts";
 import type { LogMethods } from "../hook-types.ts";
+import type { AccessRecord } from "../log/access-format.ts";
+import { createLogger } from "../log/load-logger.ts";
+import type { Logger } from "../log/logger.ts";
 import { libc } from "../os/_libc.ts";
 import type { WorkerOptions } from "./base.ts";
 import { ProcessWorker } from "./process-worker.ts";
@@ -53,20 +56,24 @@ const forward =
     post({ type: "log", level, msg, args: args.map(cloneable) });
 
 /**
- * The thread's log: every line goes to the main thread's logger. Access records are not
- * forwarded (they hold functions), so `wantsRecords` is false here.
+ * The thread's log: error lines go to the main thread's logger; access lines are written by the
+ * thread itself through an access-only logger (records hold functions, which cannot cross
+ * threads; whole-line O_APPEND writes keep threads from interleaving in a shared file).
  */
-const log: LogMethods & { wantsRecords: boolean; access(): void; reopen(): void; close(): void } = {
+let accessLog: Logger | null = null;
+const log: LogMethods & { wantsRecords: boolean; access(r: AccessRecord): void; reopen(): void; close(): void } = {
   debug: forward("debug"),
   info: forward("info"),
   warning: forward("warning"),
   error: forward("error"),
   critical: forward("critical"),
   exception: forward("exception"),
-  wantsRecords: false,
-  access: () => {},
-  reopen: () => {},
-  close: () => {},
+  get wantsRecords() {
+    return accessLog?.wantsRecords ?? false;
+  },
+  access: (r) => accessLog?.access(r),
+  reopen: () => accessLog?.reopen(),
+  close: () => accessLog?.close(),
 };
 
 let server: ProcessWorker | null = null;
@@ -102,6 +109,11 @@ async function start(init: ThreadInit): Promise<void> {
   }
   const cfg = init.settings as unknown as Settings;
   try {
+    accessLog = await createLogger(cfg, "worker", init.cwd, true);
+  } catch (e) {
+    log.error("Cannot set up the access log in thread %s: %s", threadId, firstLine(e));
+  }
+  try {
     const listeners: ListenerSpec[] = init.listeners.map((l) => {
       if (l.mode !== "fd") return l;
       const fd = dupFd(l.fd);
@@ -114,6 +126,7 @@ async function start(init: ThreadInit): Promise<void> {
       log: log as unknown as WorkerOptions["log"],
       listeners,
       app,
+      appSpec: init.app,
       onRequestDone: () => {
         if (init.eager && !flushPending) {
           flushPending = true;
@@ -155,5 +168,7 @@ port.on("message", (m: ToThread) => {
     start(m).catch((e) => post({ type: "failed", appLoad: false, message: firstLine(e) }));
   } else if (m.type === "stop") {
     void stop(m.graceful);
+  } else if (m.type === "reopen-logs") {
+    log.reopen();
   }
 });

@@ -28,7 +28,7 @@ export interface ThreadInit {
   eager: boolean;
 }
 
-export type ToThread = ThreadInit | { type: "stop"; graceful: boolean };
+export type ToThread = ThreadInit | { type: "stop"; graceful: boolean } | { type: "reopen-logs" };
 
 export type LogLevel = "debug" | "info" | "warning" | "error" | "critical" | "exception";
 

@@ -68,14 +68,10 @@ export class ThreadWorker extends Worker {
   private readonly notify: (served: number) => void;
   private readonly beatMs: number;
   private settings: Record<string, unknown> | null = null;
-  private spec: string | null = null;
-  private readonly specOption: string | null;
 
   constructor(opts: WorkerOptions) {
     super(opts);
     this.notify = opts.onRequestDone;
-    const opt = (opts as WorkerOptions & { appSpec?: unknown }).appSpec;
-    this.specOption = typeof opt === "string" && opt !== "" ? opt : null;
     this.beatMs = Math.max(50, Math.min(500, (opts.cfg.timeout * 1000) / 4 || 500));
   }
 
@@ -85,7 +81,7 @@ export class ThreadWorker extends Worker {
       this.log.warning("pre_request/post_request hooks are not run by the gthread worker class (they run only with the sync class).");
     }
     this.settings = threadSettings(cfg);
-    this.appSpec();
+    this.appSpec;
     const n = Math.max(1, cfg.threads);
     const slots = Array.from({ length: n }, (_, i) => this.spawn(i));
     const results = await Promise.allSettled(slots.map((s) => s.booted));
@@ -200,7 +196,7 @@ export class ThreadWorker extends Worker {
     const init: ThreadInit = {
       type: "init",
       index,
-      app: this.appSpec(),
+      app: this.appSpec,
       cwd: process.cwd(),
       settings: this.settings ?? threadSettings(this.cfg),
       listeners: [...this.listeners],
@@ -213,19 +209,9 @@ export class ThreadWorker extends Worker {
     return slot;
   }
 
-  /**
-   * The app spec the runner loaded, for the threads to load it the same way. `WorkerOptions`
-   * does not carry it (yet), so, in order: an `appSpec` option if the runner passes one; the
-   * spec in the process title (`bunicorn: worker [APP]`, which the arbiter sets to the app spec
-   * unless `proc_name` is set); the `app` setting.
-   */
-  private appSpec(): string {
-    if (this.spec !== null) return this.spec;
-    const fromTitle = /^bunicorn: worker \[(.*)\]$/s.exec(process.argv0)?.[1];
-    const spec = this.specOption ?? (this.cfg.proc_name === null && fromTitle ? fromTitle : null) ?? this.cfg.app;
-    if (!spec) throw new Error("gthread: cannot tell which app to load in the threads (set the `app` setting, or leave `proc_name` unset)");
-    this.spec = spec;
-    return spec;
+  /** USR1: the threads reopen their access logs too. */
+  override reopenLogs(): void {
+    for (const s of this.slots) if (s !== null && s.state !== "gone") post(s.thread, { type: "reopen-logs" });
   }
 
   /** Adds a thread's counters into the worker's totals; calls the runner when requests grew. */

@@ -119,13 +119,14 @@ async function boot(init: WorkerInit): Promise<void> {
     log,
     listeners: init.listeners,
     app,
+    appSpec: init.app,
     onRequestDone: (served) => {
       if (maxRequests > 0 && served >= maxRequests && !retiring) {
         retiring = true;
         log.info("Autorestarting worker after current request.");
+        // The arbiter starts a replacement and sends `stop` once it is ready, so the pool never
+        // shrinks (in reuse-port mode a socket closing early resets the connections queued on it).
         send({ type: "retiring", reason: "max_requests" });
-        // Let the arbiter start a replacement first; stop after the current response is written.
-        setTimeout(() => void gracefulExit(0), 0);
       }
     },
   });
@@ -134,6 +135,10 @@ async function boot(init: WorkerInit): Promise<void> {
   try {
     await worker.serve();
   } catch (e) {
+    if (e instanceof AppLoadError) {
+      log.error(e.message);
+      exitNow(APP_LOAD_ERROR);
+    }
     log.error("Worker failed to start serving: %s", firstLine(e));
     exitNow(WORKER_BOOT_ERROR);
   }
@@ -158,6 +163,11 @@ async function boot(init: WorkerInit): Promise<void> {
   }, beat);
 }
 
+function reopenLogs(): void {
+  log.reopen();
+  worker?.reopenLogs();
+}
+
 function main(): void {
   const title = process.argv0;
   if (title.startsWith("bunicorn")) setProcessComm(title.replace(/^bunicorn: /, "bunicorn "));
@@ -167,7 +177,7 @@ function main(): void {
   process.on("SIGTERM", () => void gracefulExit(0));
   process.on("SIGINT", () => void quickExit());
   process.on("SIGQUIT", () => void quickExit());
-  process.on("SIGUSR1", () => log.reopen());
+  process.on("SIGUSR1", () => reopenLogs());
   process.on("SIGWINCH", () => {});
   process.on("SIGHUP", () => {});
   process.on("SIGABRT", () => {
@@ -194,7 +204,7 @@ function main(): void {
         void quickExit();
         break;
       case "reopen-logs":
-        log.reopen();
+        reopenLogs();
         break;
     }
   });
