@@ -51,6 +51,7 @@ class WorkerHandle implements WorkerRecord {
   /** When set, the worker was asked to stop and is SIGKILLed at this time. */
   killAt: number | null = null;
   retiring = false;
+  retiringSince = 0;
   exitCode: number | null = null;
   signalCode: string | null = null;
   requests = 0;
@@ -354,9 +355,10 @@ export class Arbiter implements ArbiterView {
         w.rss = msg.rss;
         break;
       case "retiring":
-        // max_requests: the worker stops itself; count it out now so a replacement starts at once.
+        // max_requests: count it out now so a replacement starts at once; it keeps serving
+        // until the replacement is ready (manageWorkers then stops it).
         w.retiring = true;
-        w.killAt = performance.now() + this.cfg.graceful_timeout * 1000;
+        w.retiringSince = performance.now();
         this.wakeup();
         break;
     }
@@ -469,6 +471,17 @@ export class Arbiter implements ArbiterView {
     }
     this.log.gauge("bunicorn.workers", this.workers.size);
     const ready = current.filter((w) => w.booted).length;
+    // Recycled workers (max_requests) stop once enough replacements are ready, or after
+    // boot_timeout if a replacement cannot start.
+    const retiring = all.filter((w) => w.retiring && !w.stopping).sort((a, b) => a.retiringSince - b.retiringSince);
+    const bootLimit = this.cfg.boot_timeout > 0 ? this.cfg.boot_timeout * 1000 : 60_000;
+    let spare = ready - (this.numWorkers - retiring.length);
+    for (const w of retiring) {
+      if (spare > 0 || performance.now() - w.retiringSince > bootLimit) {
+        spare--;
+        this.stopWorker(w, true);
+      }
+    }
     if (old.length > 0 && ready >= Math.min(this.numWorkers, current.length) && ready > 0) {
       for (const w of old) this.stopWorker(w, true);
     }
