@@ -285,7 +285,7 @@ Set to \`*\` to disable checking of front-end IPs. By default, the value of the
     },
     scope: "worker",
     support: "translated",
-    bunNote: "Needs bunicorn's own HTTP engine, so it selects shared-socket mode. `true` means `auto` (v1 or v2 detected).",
+    bunNote: "Not implemented yet: setting it is an error at start rather than a server that answers PROXY headers with 400. (It will need bunicorn's own HTTP engine, i.e. shared-socket mode.)",
     description: `Enable detect PROXY protocol (PROXY mode).
 
 Allow using HTTP and Proxy together. It may be useful for work with stunnel as HTTPS frontend and
