@@ -16,9 +16,12 @@
  *   `maxRequestBodySize` → 413; `Expect: 100-continue` → `100 Continue` once the
  *   request is first in line;
  * - responses: in-memory bodies (string, bytes, JSON…) are written with
- *   `Content-Length` in one write together with the head; streamed bodies
- *   (`ReadableStream`, `Bun.file`, `Blob`) use `Transfer-Encoding: chunked`
- *   unless the whole body is available at once (then `Content-Length`);
+ *   `Content-Length` in one write together with the head; other bodies
+ *   (`ReadableStream`, `Bun.file`, `Blob`) are read as a stream: what arrives
+ *   without waiting (each read may take one event-loop turn), up to 256 KiB,
+ *   is collected, and if the stream ends by then the body goes out with a
+ *   `Content-Length` (small files, blobs); otherwise `Transfer-Encoding:
+ *   chunked` starts at once (live streams are not delayed);
  *   HTTP/1.0 clients get the raw stream and a close; HEAD gets the head only;
  *   a `Date` header is added, no `Server` header;
  * - errors: a handler that throws/rejects or returns a non-Response gives a
@@ -198,6 +201,19 @@ function toBytes(chunk: unknown): Uint8Array | null {
   if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
   if (ArrayBuffer.isView(chunk)) return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   return null;
+}
+
+/** A streamed body that completes within this many bytes (without waiting on I/O) is sent with a Content-Length. */
+const PREBUFFER_LIMIT = 256 * 1024;
+
+const NOT_YET: unique symbol = Symbol("not yet");
+
+/** The promise's result if it settles within one turn of the event loop, else NOT_YET. */
+function settledSoon<T>(p: Promise<T>): T | typeof NOT_YET | Promise<T | typeof NOT_YET> {
+  const st = Bun.peek.status(p);
+  if (st === "fulfilled") return Bun.peek(p) as T;
+  if (st === "rejected") return p;
+  return Promise.race([p, new Promise<typeof NOT_YET>((resolve) => setImmediate(resolve, NOT_YET))]);
 }
 
 /** Shared staging buffer: heads and small bodies are assembled here and written with one `socket.write`. */
@@ -892,18 +908,38 @@ class _Conn implements ChunkSink {
         this.writeStr(h + "Content-Length: 0\r\n\r\n");
         headSent = true;
       } else {
-        let chunk = toBytes(first.value);
-        if (chunk === null) throw new TypeError("Response stream chunk is not bytes or string");
+        const c0 = toBytes(first.value);
+        if (c0 === null) throw new TypeError("Response stream chunk is not bytes or string");
+        // Collect what the stream yields without waiting (each read may take one turn of the event
+        // loop), up to PREBUFFER_LIMIT: a file, a blob or a quickly generated body then goes out with
+        // a Content-Length; a live stream (SSE, …) starts at once, chunked.
+        const pre: Uint8Array[] = [c0];
+        let total = c0.length;
         let next = reader.read();
-        if (Bun.peek.status(next) === "fulfilled") {
-          const r = Bun.peek(next) as { done: boolean };
+        let ended = false;
+        while (total <= PREBUFFER_LIMIT) {
+          const r = await settledSoon(next);
+          if (r === NOT_YET) break;
           if (r.done) {
-            // The whole body arrived at once: send it with a length.
-            headSent = true;
-            this.writeKnown(ex, h, chunk, false, false);
-            this.done(ex);
-            return;
+            ended = true;
+            break;
           }
+          const c = toBytes(r.value);
+          if (c === null) throw new TypeError("Response stream chunk is not bytes or string");
+          pre.push(c);
+          total += c.length;
+          next = reader.read();
+        }
+        if (this.closed) {
+          reader.cancel().catch(() => {});
+          this.done(ex);
+          return;
+        }
+        if (ended) {
+          headSent = true;
+          this.writeKnown(ex, h, pre.length === 1 ? c0 : Buffer.concat(pre, total), false, false);
+          this.done(ex);
+          return;
         }
         if (http10) {
           ex.keepAlive = false;
@@ -913,6 +949,14 @@ class _Conn implements ChunkSink {
           this.writeStr(h + "Transfer-Encoding: chunked\r\n\r\n");
         }
         headSent = true;
+        for (let i = 0; i < pre.length - 1; i++) {
+          const c = pre[i]!;
+          if (c.length === 0) continue;
+          ex.bytesSent += c.length;
+          if (http10) this.write(c);
+          else this.writeChunk(c);
+        }
+        let chunk = pre[pre.length - 1]!;
         for (;;) {
           if (this.closed) {
             reader.cancel().catch(() => {});

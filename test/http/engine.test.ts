@@ -336,6 +336,45 @@ describe("responses", () => {
     c.end();
   });
 
+  test("a live stream's first chunk is sent before the stream ends; a stream that ends at once gets a length", async () => {
+    const e = start((req) =>
+      req.url.endsWith("/live")
+        ? new Response(
+            new ReadableStream({
+              async start(ctl) {
+                ctl.enqueue(new TextEncoder().encode("data: 1\n\n"));
+                await Bun.sleep(400);
+                ctl.enqueue(new TextEncoder().encode("data: 2\n\n"));
+                ctl.close();
+              },
+            }),
+            { headers: { "content-type": "text/event-stream" } },
+          )
+        : new Response(
+            new ReadableStream({
+              start(ctl) {
+                ctl.enqueue(new TextEncoder().encode("ab"));
+                ctl.enqueue("cd");
+                ctl.close();
+              },
+            }),
+          ),
+    );
+    const c = await connect(e.port);
+    c.write(GET("/live"));
+    const t0 = performance.now();
+    await c.until((t) => t.includes("data: 1"), 300);
+    expect(performance.now() - t0).toBeLessThan(300);
+    const live = parseAll(await c.until(hasN(1), 2000))[0]!;
+    expect(live.headers["transfer-encoding"]).toBe("chunked");
+    expect(live.body).toBe("data: 1\n\ndata: 2\n\n");
+    c.write(GET("/quick"));
+    const quick = parseAll(await c.until(hasN(2)))[1]!;
+    expect(quick.headers["content-length"]).toBe("4");
+    expect(quick.body).toBe("abcd");
+    c.end();
+  });
+
   test("a large streamed response respects backpressure and arrives intact", async () => {
     const chunk = new Uint8Array(64 * 1024).fill(97);
     const n = 64; // 4 MiB
@@ -368,7 +407,10 @@ describe("responses", () => {
       c.write(GET("/file") + GET("/blob"));
       const rs = parseAll(await c.until(hasN(2), 5000));
       expect(rs[0]!.body).toBe(content);
+      expect(rs[0]!.headers["content-length"]).toBe(String(content.length));
+      expect(rs[0]!.headers["content-type"]).toBe("text/plain;charset=utf-8");
       expect(rs[1]!.body).toBe("blob!");
+      expect(rs[1]!.headers["content-length"]).toBe("5");
       c.end();
     } finally {
       rmSync(dir, { recursive: true, force: true });
