@@ -27,11 +27,12 @@ const value = (name: string): string | undefined => {
 };
 if (flag("-h") || flag("--help")) {
   console.log(`usage: bench/run [--quick] [--rounds N] [--duration S] [--only ID,ID] [--skip ID,ID]
-                 [--json FILE] [--update-readme]
+                 [--loads LOAD,LOAD] [--json FILE] [--update-readme]
   --quick          1 round, 1 s per load (about a minute)
   --rounds N       rounds (default 3)
   --duration S     seconds per throughput load (default 3); the -c1 latency run takes 3/4 of it
   --only/--skip    contender ids: ${"raw bunicorn bunicorn-log bunicorn-shared gthread node gunicorn raw-unix bunicorn-unix"}
+  --loads          keepalive close static post latency (keepalive includes the unix one)
   --json FILE      write every measurement as JSON
   --update-readme  replace the results section of bench/README.md with this run's table`);
   process.exit(0);
@@ -45,6 +46,7 @@ const WARM = QUICK ? 0.5 : 1;
 const SETTLE_MS = QUICK ? 1000 : 1500;
 const ONLY = value("--only")?.split(",");
 const SKIP = value("--skip")?.split(",") ?? [];
+const LOADS = value("--loads")?.split(",");
 
 // ---------------------------------------------------------------------------------------------
 // Contenders
@@ -524,6 +526,7 @@ async function main() {
       // Then each load, alternating contenders back to back, so that every ratio to raw Bun
       // compares runs a few seconds apart.
       for (const [li, l] of loads.entries()) {
+        if (LOADS && !LOADS.includes(l) && !(l === "unix-keepalive" && LOADS.includes("keepalive"))) continue;
         const these = running.filter((r) => r.c.loads.includes(l));
         if (!these.length) continue;
         const j = (round - 1 + li) % these.length;
