@@ -430,7 +430,7 @@ function render(samples: Sample[], active: Contender[]): string {
   cpu.push("| contender | keep-alive | Connection: close | static 1 MB | POST 64 KB |");
   cpu.push("|---|---|---|---|---|");
   for (const c of active) {
-    if (!t[c.id]!.cpu_keepalive!.n) continue;
+    if (!["cpu_keepalive", "cpu_close", "cpu_static", "cpu_post"].some((m) => t[c.id]![m]!.n)) continue;
     cpu.push(`| ${c.label} | ${cell(c.id, "cpu_keepalive")} | ${cell(c.id, "cpu_close")} | ${cell(c.id, "cpu_static")} | ${cell(c.id, "cpu_post")} |`);
   }
   const notes = new Set<string>();
