@@ -400,10 +400,10 @@ function machine(): string {
   const mem = Math.round(Number(/MemTotal:\s+(\d+)/.exec(readFileSync("/proc/meminfo", "utf8"))?.[1] ?? 0) / 1048576);
   const gun = gunicornPath() ? sh([gunicornPath()!, "--version"]) : "not installed";
   return [
-    `Date: ${sh(["date", "-u"])}`,
-    `Machine: ${sh(["nproc"])} CPUs (${cpu}), ${mem} GiB RAM, Linux ${sh(["uname", "-r"])}`,
-    `Bun ${Bun.version}, Node ${sh(["node", "--version"])}, ${sh(["wrk", "--version"]).split("\n")[0]?.split(" Copyright")[0]}, ${gun}`,
-    `Rounds: ${ROUNDS}, ${DUR} s per throughput load, ${LAT_DUR} s for -c1 latency${QUICK ? " (--quick)" : ""}`,
+    `- Date: ${sh(["date", "-u"])}`,
+    `- Machine: ${sh(["nproc"])} CPUs (${cpu}), ${mem} GiB RAM, Linux ${sh(["uname", "-r"])}`,
+    `- Bun ${Bun.version}, Node ${sh(["node", "--version"])}, ${sh(["wrk", "--version"]).split("\n")[0]?.split(" Copyright")[0]}, ${gun}`,
+    `- Rounds: ${ROUNDS}, ${DUR} s per throughput load, ${LAT_DUR} s for -c1 latency${QUICK ? " (--quick)" : ""}`,
   ].join("\n");
 }
 
