@@ -70,6 +70,7 @@ function query(r: AccessRecord): string {
 }
 function basicUser(r: AccessRecord): string {
   const auth = r.requestHeader("authorization");
+  if (auth === null) return "-";
   if (!auth || !/^basic /i.test(auth)) return "-";
   try {
     const decoded = atob(auth.slice(6).trim());
@@ -132,11 +133,12 @@ export function compileAccessFormat(format: string): (r: AccessRecord) => string
   }
   parts.push(format.slice(last));
   const compiled = parts.filter((p) => p !== "");
-  return (r) => {
-    let out = "";
-    for (const p of compiled) out += typeof p === "string" ? p : escapeValue(p(r));
-    return out;
-  };
+  // One straight-line concatenation, built once: faster per line than looping over the parts.
+  const atoms = compiled.filter((p): p is Atom => typeof p !== "string");
+  const body = compiled
+    .map((p) => (typeof p === "string" ? JSON.stringify(p) : `e(a[${atoms.indexOf(p)}](r))`))
+    .join(" + ");
+  return new Function("a", "e", `return function accessLine(r) { return ${body || '""'}; };`)(atoms, escapeValue) as (r: AccessRecord) => string;
 }
 
 function jsonLine(r: AccessRecord): string {
