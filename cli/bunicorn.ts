@@ -30,7 +30,7 @@ const command = defineCommand({
         process.stdout.write(`bunicorn (version ${VERSION})\n`);
         process.exit(0);
       }
-      code = await runLoaded(loaded, { argv, env: process.env, cwd: process.cwd() });
+      code = await runLoaded(loaded, { argv, env: process.env, cwd: process.cwd(), title: true });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       process.stderr.write(`Error: ${e.message}\n`);

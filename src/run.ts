@@ -12,6 +12,7 @@ import { formatConfig } from "./config/print.ts";
 import type { Settings } from "./config/registry.ts";
 import { ConfigError } from "./config/setting.ts";
 import { createLogger } from "./log/load-logger.ts";
+import { execWithTitle, TITLED_ENV } from "./os/proc-title.ts";
 import { resolveWorkerClass } from "./workers/worker-classes.ts";
 
 export interface RunOptions {
@@ -54,7 +55,10 @@ export async function run(options: RunOptions = {}): Promise<number> {
 }
 
 /** The part of `run()` after the config is loaded (shared with the CLI). */
-export async function runLoaded(loaded: LoadedConfig, ctx: { argv: string[]; env: Record<string, string | undefined>; cwd: string }): Promise<number> {
+export async function runLoaded(
+  loaded: LoadedConfig,
+  ctx: { argv: string[]; env: Record<string, string | undefined>; cwd: string; /** Re-exec as `bunicorn: master [NAME]` (the CLI only). */ title?: boolean },
+): Promise<number> {
   const cfg = loaded.settings;
   if (cfg.print_config) {
     process.stdout.write(`${formatConfig(cfg)}\n`);
@@ -88,6 +92,11 @@ export async function runLoaded(loaded: LoadedConfig, ctx: { argv: string[]; env
     });
     child.unref();
     return 0;
+  }
+  if (ctx.title && !ctx.env[TITLED_ENV]) {
+    // Only returns if execve failed; the server then runs untitled.
+    const name = cfg.proc_name ?? loaded.app ?? cfg.default_proc_name;
+    execWithTitle(`bunicorn: master [${name}]`, process.execPath, [...process.execArgv, ...process.argv.slice(1)], ctx.env);
   }
   if (cfg.umask && cfg.daemon) process.umask(cfg.umask);
   try {

@@ -535,6 +535,7 @@ export class Arbiter implements ArbiterView {
     const shared = this.listeners.filter((l) => l.fd !== null);
     const env: Record<string, string | undefined> = { ...process.env, BUNICORN_PID: String(this.pid) };
     delete env.BUNICORN_FD;
+    delete env.BUNICORN_TITLED;
     if (shared.length > 0) env.BUNICORN_FD = shared.map((_, i) => String(3 + i)).join(",");
     if (this.pidfile) this.pidfile.rename(`${this.pidfile.path}.oldbin`);
     try {

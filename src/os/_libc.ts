@@ -33,6 +33,7 @@ const symbols = {
   inet_ntop: { args: ["i32", "ptr", "ptr", "u32"], returns: "ptr" },
   if_nametoindex: { args: ["cstring"], returns: "u32" },
   wait4: { args: ["i32", "ptr", "i32", "ptr"], returns: "i32" },
+  execve: { args: ["cstring", "ptr", "ptr"], returns: "i32" },
 } as const satisfies Record<string, FFIFunction>;
 
 type Bound = Library<typeof symbols>["symbols"];

@@ -92,7 +92,7 @@ describe("malformed requests", () => {
   });
 });
 
-test("process names: workers show as 'bunicorn: worker [NAME]' in ps, honouring proc_name", async () => {
+test("process names: the arbiter and workers show as 'bunicorn: worker [NAME]' in ps, honouring proc_name", async () => {
   const port = await freePort();
   const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`, "-n", "shop"], { workers: 1 });
   const [w] = b.workers();
@@ -100,6 +100,8 @@ test("process names: workers show as 'bunicorn: worker [NAME]' in ps, honouring 
   expect(cmdline[0]).toBe("bunicorn: worker [shop]");
   expect(readFileSync(`/proc/${w}/comm`, "utf8").trim()).toBe("bunicorn worker");
   expect(readFileSync(`/proc/${b.pid}/comm`, "utf8").trim()).toBe("bunicorn master");
+  // The arbiter re-executed itself in place (same pid) to carry its name in ps.
+  expect(readFileSync(`/proc/${b.pid}/cmdline`, "utf8").split("\0")[0]).toBe("bunicorn: master [shop]");
   expect(await b.stop()).toBe(0);
 });
 
