@@ -506,9 +506,7 @@ export class Arbiter implements ArbiterView {
         this.cfg = loaded.settings;
         this.log.close();
         this.log = log;
-        if (JSON.stringify(this.cfg.bind) !== oldBind) {
-          this.log.warning("bind changed on reload; the new addresses take effect after a restart (USR2 or TERM + start)");
-        }
+        if (JSON.stringify(this.cfg.bind) !== oldBind) await this.rebind();
       } catch (e) {
         this.log.error("Reload: the config could not be read, keeping the current one: %s", firstLine(e));
       }
@@ -519,6 +517,32 @@ export class Arbiter implements ArbiterView {
     this.bootFailures = 0;
     this.nextSpawnAt = 0;
     this.manageWorkers();
+  }
+
+  /**
+   * HUP with a changed `bind`: keep the listeners whose address is unchanged, open the new ones,
+   * close the dropped ones. The new generation gets the new set; old workers keep their own
+   * copies of the old sockets until they retire.
+   */
+  private async rebind(): Promise<void> {
+    const keep: Listener[] = [];
+    const opened: Listener[] = [];
+    try {
+      for (const spec of this.cfg.bind) {
+        const [fresh] = await openListeners({ ...this.cfg, bind: [spec] }, [], false, this.listeners);
+        if (fresh === undefined) continue;
+        (this.listeners.includes(fresh) ? keep : opened).push(fresh);
+      }
+    } catch (e) {
+      closeListeners(opened, true);
+      this.log.error("Reload: cannot bind the new addresses, keeping the old ones: %s", firstLine(e));
+      return;
+    }
+    const dropped = this.listeners.filter((l) => !keep.includes(l));
+    closeListeners(dropped, true);
+    this.listeners = [...keep, ...opened];
+    for (const l of opened) this.log.info("Listening at: %s (%s)", l.display, this.pid);
+    for (const l of dropped) this.log.info("Stopped listening at: %s", l.display);
   }
 
   /** USR2: start a new arbiter from the same command line; it inherits the shared sockets. */

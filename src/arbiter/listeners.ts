@@ -50,7 +50,7 @@ export function needsSharedSocket(cfg: Settings): string | null {
 }
 
 /** Opens (or adopts) every listener. `inherited` fds come from USR2 or systemd. */
-export async function openListeners(cfg: Settings, inherited: number[], probe = true): Promise<Listener[]> {
+export async function openListeners(cfg: Settings, inherited: number[], probe = true, existing: readonly Listener[] = []): Promise<Listener[]> {
   const listeners: Listener[] = [];
   try {
     if (inherited.length > 0) {
@@ -72,6 +72,11 @@ export async function openListeners(cfg: Settings, inherited: number[], probe = 
       } catch (e) {
         throw new ConfigError(`bind: ${e instanceof Error ? e.message : String(e)}`);
       }
+      const same = existing.find((l) => l.display === formatBind(address));
+      if (same) {
+        listeners.push(same);
+        continue;
+      }
       try {
         listeners.push(openOne(address, cfg, forced === null, probe));
       } catch (e) {
@@ -82,7 +87,7 @@ export async function openListeners(cfg: Settings, inherited: number[], probe = 
     }
     return listeners;
   } catch (e) {
-    closeListeners(listeners, true);
+    closeListeners(listeners.filter((l) => !existing.includes(l)), true);
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(e instanceof Error ? e.message : String(e));
   }

@@ -4,7 +4,7 @@
  * reuse-port mode states what it lost with this machine's `tcp_migrate_req`.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tcpMigrateReq } from "../../src/os/index.ts";
@@ -160,4 +160,35 @@ describe("reuse-port mode: losses depend on net.ipv4.tcp_migrate_req", () => {
       await stopPid(newPid);
     }
   }, 60_000);
+});
+
+describe("HUP with a changed bind", () => {
+  for (const mode of ["reuse-port", "shared-socket"] as const) {
+    test(`${mode}: the new address serves, the dropped one stops once the old workers retire`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "bunicorn-rebind-"));
+      const conf = join(dir, "bunicorn.config.json");
+      const [a, b2, c] = [await freePort(), await freePort(), await freePort()];
+      const extra = mode === "shared-socket" ? { reuse_port: false } : {};
+      writeFileSync(conf, JSON.stringify({ bind: [`127.0.0.1:${a}`, `127.0.0.1:${b2}`], ...extra }));
+      const b = await startBunicorn([`${FIXTURES}/app.ts`, "-c", conf, "-w", "1"], { workers: 1 });
+      for (const p of [a, b2]) expect((await fetch(`http://127.0.0.1:${p}/`)).status).toBe(200);
+      const before = b.workers();
+      writeFileSync(conf, JSON.stringify({ bind: [`127.0.0.1:${b2}`, `127.0.0.1:${c}`], ...extra }));
+      b.signal("SIGHUP");
+      await b.waitForLog(new RegExp(`Listening at: http://127\\.0\\.0\\.1:${c}`));
+      await waitFor("the old worker to retire", () => b.workers().length === 1 && !before.includes(b.workers()[0]!), 15_000);
+      expect((await fetch(`http://127.0.0.1:${c}/`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${b2}/`)).status).toBe(200);
+      await waitFor("the dropped address to refuse", async () => {
+        try {
+          await fetch(`http://127.0.0.1:${a}/`, { signal: AbortSignal.timeout(1000) });
+          return false;
+        } catch {
+          return true;
+        }
+      }, 10_000);
+      expect(b.output()).toContain(`Stopped listening at: http://127.0.0.1:${a}`);
+      expect(await b.stop()).toBe(0);
+    }, 60_000);
+  }
 });
