@@ -129,16 +129,19 @@ export const stringList: Validator<string[]> = (v, name) => {
   return fail(name, v, "expected a list of strings");
 };
 
+/** Parses a JSON object given as a string; other values pass through. */
+function fromJson(v: unknown, name: string): unknown {
+  if (typeof v !== "string") return v;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return fail(name, v, "expected a JSON object");
+  }
+}
+
 /** A plain object of string values. From a string: JSON. */
 export function stringDict(v: unknown, name: string): Record<string, string> {
-  let obj = v;
-  if (typeof v === "string") {
-    try {
-      obj = JSON.parse(v);
-    } catch {
-      fail(name, v, "expected a JSON object");
-    }
-  }
+  const obj = fromJson(v, name);
   if (obj === null || typeof obj !== "object" || Array.isArray(obj)) fail(name, v, "expected an object");
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(obj as Record<string, unknown>)) {
@@ -150,14 +153,7 @@ export function stringDict(v: unknown, name: string): Record<string, string> {
 
 /** Any plain object (logconfig_dict). From a string: JSON. */
 export const dict: Validator<Record<string, unknown>> = (v, name) => {
-  let obj = v;
-  if (typeof v === "string") {
-    try {
-      obj = JSON.parse(v);
-    } catch {
-      fail(name, v, "expected a JSON object");
-    }
-  }
+  const obj = fromJson(v, name);
   if (obj === null || obj === undefined) return {};
   if (typeof obj !== "object" || Array.isArray(obj)) fail(name, v, "expected an object");
   return obj as Record<string, unknown>;

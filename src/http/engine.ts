@@ -45,7 +45,7 @@ import type { Socket, SocketHandler, SocketListener } from "bun";
 import { _ChunkedDecoder, type ChunkSink } from "./_chunked.ts";
 import { acquireClock, plainResponse, releaseClock, STATUS_TEXT, statusLine, _clock } from "./_status.ts";
 import { HttpError, RequestBodyTooLarge } from "./errors.ts";
-import { HttpRequestParser, resolveParserOptions, type RequestHead, type ResolvedParserOptions } from "./parser.ts";
+import { HttpRequestParser, resolveParserOptions, type RequestHead, type ResolvedParserOptions, type HttpParserOptions } from "./parser.ts";
 
 /** Where the engine listens: an inherited fd, a TCP address, or a unix socket path. */
 export type HttpTarget = { fd: number } | { hostname: string; port: number } | { unix: string };
@@ -81,25 +81,9 @@ export interface ResponseRecord {
 }
 
 /** Options of {@link serveHttp}. Parser limits mirror Gunicorn's settings. */
-export interface HttpEngineOptions {
+export interface HttpEngineOptions extends HttpParserOptions {
   /** The application. May return a Response or a Promise of one. */
   fetch: (req: Request, server: HttpEngine) => Response | Promise<Response>;
-  /** See {@link HttpParserOptions.limitRequestLine}. Default 4094. */
-  limitRequestLine?: number;
-  /** See {@link HttpParserOptions.limitRequestFields}. Default 100. */
-  limitRequestFields?: number;
-  /** See {@link HttpParserOptions.limitRequestFieldSize}. Default 8190. */
-  limitRequestFieldSize?: number;
-  /** Accept obs-fold header continuation lines. Default false. */
-  permitObsoleteFolding?: boolean;
-  /** Strip whitespace between header names and colons. Default false. */
-  stripHeaderSpaces?: boolean;
-  /** Accept any token as method. Default false. */
-  permitUnconventionalHttpMethod?: boolean;
-  /** Accept well-formed versions other than 1.0/1.1. Default false. */
-  permitUnconventionalHttpVersion?: boolean;
-  /** Upper-case methods. Default false. */
-  casefoldHttpMethod?: boolean;
   /** Seconds an idle keep-alive connection is kept; 0 = no keep-alive (Connection: close after each response). Default 2. */
   keepalive?: number;
   /**
