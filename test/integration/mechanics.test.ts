@@ -216,3 +216,22 @@ test("as PID 1 (a new pid namespace), the arbiter reaps orphaned processes", asy
     expect(code).toBe(0);
   }
 });
+
+test("run() from code: a framework's launcher starts the same server with settings in code", async () => {
+  const port = await freePort();
+  const proc = Bun.spawn([process.execPath, `${FIXTURES}/from-code.ts`, String(port)], {
+    cwd: ROOT,
+    env: { ...process.env, BUNICORN_CMD_ARGS: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  try {
+    await waitForHttp(`http://127.0.0.1:${port}/`, 15_000);
+    await waitFor("2 workers", () => childPids(proc.pid).length === 2);
+    expect(readFileSync(`/proc/${childPids(proc.pid)[0]}/cmdline`, "utf8").split("\0")[0]).toBe("bunicorn: worker [from-code]");
+    // No re-exec from code: the launcher's pid is the arbiter's.
+    expect(readFileSync(`/proc/${proc.pid}/comm`, "utf8").trim()).toBe("bunicorn master");
+  } finally {
+    proc.kill("SIGTERM");
+  }
+  expect(await proc.exited).toBe(0);
+});
