@@ -179,7 +179,8 @@ export class Arbiter implements ArbiterView {
     }
     for (const l of this.listeners) this.log.info("Listening at: %s (%s)", l.display, this.pid);
     const modes = new Set(this.listeners.map((l) => l.mode));
-    this.log.info("Using worker: %s (%s mode)", String(typeof this.cfg.worker_class === "function" ? this.cfg.worker_class.name : this.cfg.worker_class), [...modes].join(" + "));
+    const modeNames = [...modes].map((m) => (m === "shared" ? "shared-socket" : m)).join(" + ");
+    this.log.info("Using worker: %s (%s mode)", String(typeof this.cfg.worker_class === "function" ? this.cfg.worker_class.name : this.cfg.worker_class), modeNames);
     if (modes.has("reuse-port")) {
       const migrate = tcpMigrateReq();
       if (migrate === 0) {
@@ -563,7 +564,7 @@ export class Arbiter implements ArbiterView {
     if (shared.length > 0) env.BUNICORN_FD = shared.map((_, i) => String(3 + i)).join(",");
     if (this.pidfile) this.pidfile.rename(`${this.pidfile.path}.oldbin`);
     try {
-      const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
+      const child = Bun.spawn([process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
         cwd: process.cwd(),
         env,
         stdio: ["inherit", "inherit", "inherit", ...shared.map((l) => l.fd!)],

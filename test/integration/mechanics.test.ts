@@ -84,7 +84,7 @@ describe("malformed requests", () => {
   test("shared-socket: a request line over limit_request_line gets a 4xx", async () => {
     const port = await freePort();
     const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`, "--limit-request-line", "100"], { workers: 1 });
-    expect(b.output()).toContain("shared mode");
+    expect(b.output()).toContain("(shared-socket mode)");
     const reply = await raw(port, `GET /${"a".repeat(200)} HTTP/1.1\r\nHost: x\r\n\r\n`);
     expect(reply).toMatch(/^HTTP\/1\.1 4\d\d /);
     expect((await get(`http://127.0.0.1:${port}/`)).status).toBe(200);

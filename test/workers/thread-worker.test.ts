@@ -73,7 +73,7 @@ describe("gthread", () => {
   test("shared-socket mode (--no-reuse-port): every thread serves the inherited socket", async () => {
     const port = await freePort();
     const b = await startBunicorn([APP, "-k", "gthread", "--threads", "2", "-w", "1", "--no-reuse-port", "-b", `127.0.0.1:${port}`]);
-    expect(b.output()).toMatch(/Using worker: gthread \(shared mode\)/);
+    expect(b.output()).toMatch(/Using worker: gthread \(shared-socket mode\)/);
     await expectThreads(b, port, 2);
     expect(await b.stop()).toBe(0);
   });
