@@ -288,11 +288,16 @@ class _Conn implements ChunkSink {
   authority: string | null;
   /** Exchanges finished on this connection. */
   served: number;
+  /** The peer, read from the socket once per connection (a native getter builds a new string each time). */
+  private peerAddr: string | null;
+  private peerPortNo: number;
 
   constructor(engine: _Engine, socket: Socket<_Conn>) {
     this.engine = engine;
     this.socket = socket;
     this.served = 0;
+    this.peerAddr = null;
+    this.peerPortNo = -1;
     this.parser = new HttpRequestParser(engine.cfg.parser);
     this.queue = [];
     this.out = null;
@@ -378,6 +383,16 @@ class _Conn implements ChunkSink {
       this.drainWaiter = null;
       w();
     }
+  }
+
+  peerAddress(): string {
+    if (this.peerAddr === null) this.peerAddr = this.socket.remoteAddress ?? "";
+    return this.peerAddr;
+  }
+
+  peerPort(): number {
+    if (this.peerPortNo < 0) this.peerPortNo = this.socket.remotePort ?? 0;
+    return this.peerPortNo;
   }
 
   /** Ends the connection after pending output. */
@@ -1215,8 +1230,8 @@ class _Engine implements HttpEngine {
       bytesSent: ex.bytesSent,
       startTime: ex.start,
       durationMs: performance.now() - ex.start,
-      remoteAddress: conn.socket.remoteAddress ?? "",
-      remotePort: conn.socket.remotePort ?? 0,
+      remoteAddress: conn.peerAddress(),
+      remotePort: conn.peerPort(),
       requestHeaders: head !== null ? head.headers : [],
       responseHeaders: ex.resHeaders ?? [],
     };
