@@ -6,13 +6,18 @@
  * request path (lines are buffered and flushed on the next turn of the event loop). `reopen()`
  * is USR1. The metric methods are no-ops here; `StatsdLogger` sends them.
  */
-import { createConsola, type ConsolaInstance, type LogObject } from "consola";
+import { createConsola, type ConsolaInstance, type LogObject } from "consola/core";
 import type { Settings } from "../config/registry.ts";
 import type { LogMethods } from "../hook-types.ts";
 import { compileAccessFormat, type AccessRecord } from "./access-format.ts";
 import type { LogConfig, LogLevelName } from "./logconfig.ts";
 import { LineWriter } from "./_line-writer.ts";
-import { FACILITY, SyslogTransport } from "./syslog.ts";
+import type { SyslogTransport } from "./syslog.ts";
+
+/** The syslog module, loaded on first use: node:net/node:dgram cost ~4 MB per process otherwise. */
+function syslogModule(): typeof import("./syslog.ts") {
+  return require("./syslog.ts");
+}
 
 export type { AccessRecord, LogLevelName };
 
@@ -83,7 +88,9 @@ export class Logger implements LogMethods {
   private sink(target: string, dash: 1 | 2, ident: string): Sink {
     if (target === "syslog" || target.startsWith("syslog:")) {
       const address = target === "syslog" ? this.cfg.syslog_addr : target.slice(7);
-      const transport = target === "syslog" ? (this.syslog ??= new SyslogTransport(address, FACILITY[this.cfg.syslog_facility] ?? 1)) : new SyslogTransport(address, FACILITY[this.cfg.syslog_facility] ?? 1);
+      const { SyslogTransport, FACILITY } = syslogModule();
+      const facility = FACILITY[this.cfg.syslog_facility] ?? 1;
+      const transport = target === "syslog" ? (this.syslog ??= new SyslogTransport(address, facility)) : new SyslogTransport(address, facility);
       return { write: (_line, level, bare) => transport.log(level, ident, bare), reopen: () => {}, close: () => transport.close() };
     }
     const w = new LineWriter(target, dash);
