@@ -14,6 +14,8 @@
  * - a well-formed version other than HTTP/1.0 or HTTP/1.1: 505
  * - an `Expect` other than `100-continue`: 417
  * - a body larger than `maxRequestBodySize`: 413
+ * - a malformed PROXY protocol header: 400; a PROXY header from a peer not in
+ *   `proxy_allow_ips`: 403
  *
  * @module
  */
@@ -141,5 +143,26 @@ export class InvalidTrailer extends HttpError {
 export class RequestBodyTooLarge extends HttpError {
   constructor(message = "Request body too large") {
     super(413, "Content Too Large", message);
+  }
+}
+
+/** A malformed PROXY protocol v1 line (400). */
+export class InvalidProxyLine extends HttpError {
+  constructor(message = "Invalid PROXY line") {
+    super(400, "Bad Request", message);
+  }
+}
+
+/** A malformed PROXY protocol v2 header, or a connection without the header the mode requires (400). */
+export class InvalidProxyHeader extends HttpError {
+  constructor(message = "Invalid PROXY header") {
+    super(400, "Bad Request", message);
+  }
+}
+
+/** A PROXY header from a peer that is not in `proxy_allow_ips` (403). */
+export class ForbiddenProxyRequest extends HttpError {
+  constructor(message = "PROXY header from a peer that is not allowed") {
+    super(403, "Forbidden", message);
   }
 }
