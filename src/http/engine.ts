@@ -36,7 +36,13 @@
  *   timeout here (that is the arbiter's worker timeout);
  * - `req.signal` aborts when the client disconnects mid-exchange (created
  *   lazily on first access, so it costs nothing when unused). Copies made with
- *   `new Request(req)` / `req.clone()` carry a plain signal that does not.
+ *   `new Request(req)` / `req.clone()` carry a plain signal that does not;
+ * - PROXY protocol (`proxyProtocol`): the connection's first bytes must be a v1
+ *   or v2 header (`auto`: either, or none at all, i.e. plain HTTP), whose source
+ *   address then stands for the peer (`requestIP`, `onResponse`). A header from a
+ *   peer outside `proxyAllowIps` gets a plain 403, a malformed one a 400, and the
+ *   connection closes. Engines without the option use socket handlers that never
+ *   look for a header.
  *
  * @module
  */
@@ -44,8 +50,10 @@ import { estimateShallowMemoryUsageOf } from "bun:jsc";
 import type { Socket, SocketHandler, SocketListener } from "bun";
 import { _ChunkedDecoder, type ChunkSink } from "./_chunked.ts";
 import { acquireClock, plainResponse, releaseClock, STATUS_TEXT, statusLine, _clock } from "./_status.ts";
-import { HttpError, RequestBodyTooLarge } from "./errors.ts";
+import { ForbiddenProxyRequest, HttpError, RequestBodyTooLarge } from "./errors.ts";
+import { ipMatcher } from "./ip.ts";
 import { HttpRequestParser, resolveParserOptions, type RequestHead, type ResolvedParserOptions, type HttpParserOptions } from "./parser.ts";
+import { parseProxyHeader, type ProxyMode } from "./proxy-protocol.ts";
 
 /** Where the engine listens: an inherited fd, a TCP address, or a unix socket path. */
 export type HttpTarget = { fd: number } | { hostname: string; port: number } | { unix: string };
@@ -100,6 +108,16 @@ export interface HttpEngineOptions extends HttpParserOptions {
   onResponse?: (record: ResponseRecord) => void;
   /** Called when the app throws/rejects or returns a non-Response (`req` is null if the Request could not be built). */
   onError?: (err: unknown, req: Request | null) => void;
+  /**
+   * PROXY protocol header expected at the start of each connection: `"v1"`, `"v2"`, or `"auto"`
+   * (either version, or none: plain HTTP). Default false (no header is looked for).
+   */
+  proxyProtocol?: false | ProxyMode;
+  /**
+   * Peers allowed to send a PROXY header: IPv4/IPv6 addresses and CIDR networks, or `"*"` for
+   * any. Unix-socket peers are always allowed. Default `["127.0.0.1", "::1"]`.
+   */
+  proxyAllowIps?: readonly string[];
 }
 
 /** A running engine. */
@@ -288,9 +306,14 @@ class _Conn implements ChunkSink {
   authority: string | null;
   /** Exchanges finished on this connection. */
   served: number;
-  /** The peer, read from the socket once per connection (a native getter builds a new string each time). */
+  /** The peer, read from the socket once per connection (a native getter builds a new string each time), or the PROXY header's source. */
   private peerAddr: string | null;
   private peerPortNo: number;
+  private peerFam: string | null;
+  /** A PROXY header is still expected (only with the proxyProtocol option). */
+  proxyPending: boolean;
+  /** The start of a PROXY header received so far. */
+  proxyBuf: Uint8Array | null;
 
   constructor(engine: _Engine, socket: Socket<_Conn>) {
     this.engine = engine;
@@ -298,6 +321,9 @@ class _Conn implements ChunkSink {
     this.served = 0;
     this.peerAddr = null;
     this.peerPortNo = -1;
+    this.peerFam = null;
+    this.proxyPending = engine.proxyMode !== null;
+    this.proxyBuf = null;
     this.parser = new HttpRequestParser(engine.cfg.parser);
     this.queue = [];
     this.out = null;
@@ -393,6 +419,67 @@ class _Conn implements ChunkSink {
   peerPort(): number {
     if (this.peerPortNo < 0) this.peerPortNo = this.socket.remotePort ?? 0;
     return this.peerPortNo;
+  }
+
+  peerFamily(): string {
+    if (this.peerFam === null) {
+      const a = this.peerAddress();
+      this.peerFam = this.socket.remoteFamily ?? (a.includes(":") ? "IPv6" : "IPv4");
+    }
+    return this.peerFam;
+  }
+
+  /** Bytes of a request (or PROXY header) received but not complete yet. */
+  hasPartialInput(): boolean {
+    return this.parser.buffered > 0 || this.proxyBuf !== null;
+  }
+
+  // ---- PROXY protocol
+
+  /** Input while the PROXY header is expected; the rest goes to {@link onData}. */
+  onProxyData(chunk: Uint8Array): void {
+    const engine = this.engine;
+    const mode = engine.proxyMode!;
+    const peer = this.peerAddress();
+    // Unix-socket peers (no address) are always allowed.
+    const allowed = peer === "" || engine.proxyAllowed(peer);
+    if (!allowed && mode !== "auto") {
+      this.proxyRefused(new ForbiddenProxyRequest());
+      return;
+    }
+    const prev = this.proxyBuf;
+    const buf = prev === null ? chunk : Buffer.concat([prev, chunk]);
+    const r = parseProxyHeader(buf, mode);
+    if (r.state === "need-more") {
+      // Keep a copy: the chunk's memory is not ours after this callback.
+      this.proxyBuf = prev === null ? Buffer.from(chunk) : buf;
+      return;
+    }
+    if (r.state === "error") {
+      // In auto mode an error means a header was recognized: a refused peer learns only that.
+      this.proxyRefused(allowed ? r.error : new ForbiddenProxyRequest());
+      return;
+    }
+    if (!allowed && r.consumed > 0) {
+      this.proxyRefused(new ForbiddenProxyRequest());
+      return;
+    }
+    this.proxyPending = false;
+    this.proxyBuf = null;
+    const src = r.source;
+    if (src !== null) {
+      this.peerAddr = src.address;
+      this.peerPortNo = src.port;
+      this.peerFam = src.family;
+    }
+    if (r.consumed < buf.length) this.onData(r.consumed === 0 ? buf : buf.subarray(r.consumed));
+  }
+
+  private proxyRefused(err: HttpError): void {
+    this.proxyPending = false;
+    this.proxyBuf = null;
+    this.protocolError(err);
+    this.updateDeadline();
   }
 
   /** Ends the connection after pending output. */
@@ -681,7 +768,7 @@ class _Conn implements ChunkSink {
   }
 
   /** A parse error: queue a plain error response and close after it. */
-  private protocolError(err: unknown): void {
+  protocolError(err: unknown): void {
     if (!(err instanceof HttpError)) {
       this.engine.reportError(err, null);
     }
@@ -1128,11 +1215,25 @@ const handlers: SocketHandler<_Conn> = {
   },
 };
 
+/** The same handlers, with a PROXY header expected before the first request. */
+const proxyHandlers: SocketHandler<_Conn> = {
+  ...handlers,
+  data(socket, chunk) {
+    const c = socket.data;
+    if (c === undefined) return;
+    if (c.proxyPending) c.onProxyData(chunk);
+    else c.onData(chunk);
+  },
+};
+
 class _Engine implements HttpEngine {
   readonly cfg: EngineConfig;
   readonly app: HttpEngineOptions["fetch"];
   readonly onResponse: ((record: ResponseRecord) => void) | null;
   readonly onError: ((err: unknown, req: Request | null) => void) | null;
+  /** The PROXY header expected on each connection, or null when none is. */
+  readonly proxyMode: ProxyMode | null;
+  readonly proxyAllowed: (address: string) => boolean;
   readonly conns = new Set<_Conn>();
   inFlight = 0;
   requestsServed = 0;
@@ -1155,8 +1256,12 @@ class _Engine implements HttpEngine {
     this.app = o.fetch;
     this.onResponse = o.onResponse ?? null;
     this.onError = o.onError ?? null;
+    const pp = o.proxyProtocol ?? false;
+    if (pp !== false && pp !== "v1" && pp !== "v2" && pp !== "auto") throw new TypeError(`serveHttp: options.proxyProtocol must be false, "v1", "v2" or "auto"`);
+    this.proxyMode = pp === false ? null : pp;
+    this.proxyAllowed = ipMatcher(o.proxyAllowIps ?? ["127.0.0.1", "::1"]);
 
-    const opts: Record<string, unknown> = { socket: handlers, data: this };
+    const opts: Record<string, unknown> = { socket: this.proxyMode === null ? handlers : proxyHandlers, data: this };
     if ("fd" in target) opts.fd = target.fd;
     else if ("unix" in target) opts.unix = target.unix;
     else {
@@ -1191,12 +1296,12 @@ class _Engine implements HttpEngine {
    * its request (answered with `Connection: close`), then close it.
    */
   private closeUnlessFirstRequest(c: _Conn): void {
-    if (c.served > 0 || c.parser.buffered > 0 || c.queue.length > 0) {
+    if (c.served > 0 || c.hasPartialInput() || c.queue.length > 0) {
       c.closeSoon();
       return;
     }
     setTimeout(() => {
-      if (!c.closed && c.queue.length === 0 && c.served === 0 && c.parser.buffered === 0) c.closeSoon();
+      if (!c.closed && c.queue.length === 0 && c.served === 0 && !c.hasPartialInput()) c.closeSoon();
     }, FIRST_REQUEST_GRACE_MS);
   }
 
@@ -1256,10 +1361,10 @@ class _Engine implements HttpEngine {
   requestIP(req: Request): { address: string; family: string; port: number } | null {
     const ex = (req as unknown as Record<symbol, _Exchange | undefined>)[kEx];
     if (ex === undefined) return null;
-    const s = ex.conn.socket;
-    const address = s.remoteAddress;
+    const conn = ex.conn;
+    const address = conn.peerAddress();
     if (!address) return null;
-    return { address, family: s.remoteFamily ?? (address.includes(":") ? "IPv6" : "IPv4"), port: s.remotePort };
+    return { address, family: conn.peerFamily(), port: conn.peerPort() };
   }
 
   stop(graceful = true): Promise<void> {

@@ -15,3 +15,5 @@ export {
 } from "./parser.ts";
 export type { HttpParserOptions, ResolvedParserOptions } from "./parser.ts";
 export * from "./errors.ts";
+export { parseProxyHeader, V1_MAX_LENGTH, V2_MAX_LENGTH, V2_SIGNATURE } from "./proxy-protocol.ts";
+export type { ProxyMode, ProxyParseResult, ProxySource } from "./proxy-protocol.ts";
