@@ -77,10 +77,6 @@ export async function runLoaded(
     }
     return 0;
   }
-  if (cfg.proxy_protocol) {
-    process.stderr.write("Error: proxy_protocol: the PROXY protocol is not implemented yet\n");
-    return 1;
-  }
   if (cfg.daemon && !ctx.env.BUNICORN_DAEMONIZED) {
     // Bun has no fork: start the same command detached (setsid, stdio on /dev/null) and leave.
     const stdio = cfg.enable_stdio_inheritance ? "inherit" : "ignore";

@@ -73,6 +73,8 @@ export class ProcessWorker extends Worker {
         permitUnconventionalHttpMethod: cfg.permit_unconventional_http_method,
         permitUnconventionalHttpVersion: cfg.permit_unconventional_http_version,
         casefoldHttpMethod: cfg.casefold_http_method,
+        proxyProtocol: cfg.proxy_protocol === true ? "auto" : cfg.proxy_protocol,
+        proxyAllowIps: cfg.proxy_allow_ips,
         keepalive: cfg.keepalive,
         maxInFlight: cfg.worker_connections,
         onError: (e) => this.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e)),

@@ -285,7 +285,7 @@ Set to \`*\` to disable checking of front-end IPs. By default, the value of the
     },
     scope: "worker",
     support: "translated",
-    bunNote: "Not implemented yet: setting it is an error at start rather than a server that answers PROXY headers with 400. (It will need bunicorn's own HTTP engine, i.e. shared-socket mode.)",
+    bunNote: "Honoured by bunicorn's HTTP engine, so setting it selects shared-socket mode. `true` (the flag) means `auto`: a v1 line or a v2 header, or plain HTTP without one; `v1`/`v2` require that header on every connection (400 otherwise). The header's source address is what the access log (`%(h)s`) and `requestIP()` report.",
     description: `Enable detect PROXY protocol (PROXY mode).
 
 Allow using HTTP and Proxy together. It may be useful for work with stunnel as HTTPS frontend and
