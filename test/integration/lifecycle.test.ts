@@ -11,6 +11,16 @@ import { childPids, countBooted, FIXTURES, freePort, get, isAlive, killAll, ROOT
 afterEach(killAll);
 afterAll(killAll);
 
+/** Runs bunicorn under fixtures/fd-launcher.ts, which owns a listening socket on `port` and passes it as fd 3. */
+function startLauncher(port: number, mode: "plain" | "systemd", args: string[]) {
+  return Bun.spawn([process.execPath, `${FIXTURES}/fd-launcher.ts`, String(port), mode, "--", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, BUNICORN_CMD_ARGS: "" },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
 describe("stopping", () => {
   for (const mode of ["reuse-port", "shared-socket"] as const) {
     const extra = mode === "shared-socket" ? ["--no-reuse-port"] : [];
@@ -56,9 +66,10 @@ describe("shared-socket listeners", () => {
     expect(statSync(path).mode & 0o777).toBe(0o700);
     expect(b.output()).toContain(`Listening at: unix:${path}`);
     const seen = new Set<string>();
+    // New connections each time: pooled keep-alive connections would all stay with whichever worker accepted them first.
     await waitFor("both workers to answer", async () => {
       const batch = await Promise.all(
-        Array.from({ length: 16 }, () => fetch("http://localhost/slow?ms=50", { unix: path, signal: AbortSignal.timeout(5000) } as RequestInit).then((r) => r.text())),
+        Array.from({ length: 16 }, () => fetch("http://localhost/slow?ms=50", { unix: path, keepalive: false, headers: { connection: "close" }, signal: AbortSignal.timeout(5000) } as RequestInit).then((r) => r.text())),
       );
       for (const body of batch) seen.add(body.split(" by ")[1]!);
       return seen.size === 2;
@@ -70,12 +81,7 @@ describe("shared-socket listeners", () => {
 
   test("fd://3 serves a socket handed over by a launcher", async () => {
     const port = await freePort();
-    const launcher = Bun.spawn([process.execPath, `${FIXTURES}/fd-launcher.ts`, String(port), "plain", "--", `${FIXTURES}/app.ts`, "-w", "2", "-b", "fd://3"], {
-      cwd: ROOT,
-      env: { ...process.env, BUNICORN_CMD_ARGS: "" },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const launcher = startLauncher(port, "plain", [`${FIXTURES}/app.ts`, "-w", "2", "-b", "fd://3"]);
     try {
       await waitForHttp(`http://127.0.0.1:${port}/`, 15_000);
       const pids = new Set(await Promise.all(Array.from({ length: 8 }, async () => (await get(`http://127.0.0.1:${port}/pid`)).text())));
@@ -90,12 +96,7 @@ describe("shared-socket listeners", () => {
 
   test("systemd LISTEN_FDS sockets are adopted", async () => {
     const port = await freePort();
-    const launcher = Bun.spawn([process.execPath, `${FIXTURES}/fd-launcher.ts`, String(port), "systemd", "--", `${FIXTURES}/app.ts`, "-w", "1"], {
-      cwd: ROOT,
-      env: { ...process.env, BUNICORN_CMD_ARGS: "" },
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const launcher = startLauncher(port, "systemd", [`${FIXTURES}/app.ts`, "-w", "1"]);
     try {
       await waitForHttp(`http://127.0.0.1:${port}/`, 15_000);
     } finally {
