@@ -21,7 +21,7 @@ import { isPid1, OrphanReaper, setProcessComm, tcpMigrateReq } from "../os/index
 import { VERSION } from "../version.ts";
 import { WORKER_BOOT_ERROR, type ArbiterMessage, type WorkerMessage } from "../workers/protocol.ts";
 import { closeListeners, openListeners, workerListenerSpecs, type Listener } from "./listeners.ts";
-import { Pidfile } from "./pidfile.ts";
+import { Pidfile, processAlive } from "./pidfile.ts";
 import { watchForReload } from "./reloader.ts";
 
 const WORKER_ENTRY = new URL("../workers/worker-main.ts", import.meta.url).pathname;
@@ -552,7 +552,7 @@ export class Arbiter implements ArbiterView {
       this.log.warning("USR2 signal ignored. Child exists.");
       return;
     }
-    if (this.parentArbiter !== null && isAlive(this.parentArbiter)) {
+    if (this.parentArbiter !== null && processAlive(this.parentArbiter)) {
       this.log.warning("USR2 signal ignored. Parent exists.");
       return;
     }
@@ -642,15 +642,6 @@ export class Arbiter implements ArbiterView {
 class StopLoop extends Error {
   constructor(readonly graceful: boolean) {
     super("stop");
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -6,7 +6,8 @@
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { ConfigError } from "../config/setting.ts";
 
-function alive(pid: number): boolean {
+/** True when `pid` names a live process (EPERM means it exists but is not ours). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -30,7 +31,7 @@ export class Pidfile {
   /** Writes our pid; fails when the file names another live process. */
   create(pid = process.pid, allowPid: number | null = null): void {
     const old = readPid(this.path);
-    if (old !== null && old !== pid && old !== allowPid && alive(old)) {
+    if (old !== null && old !== pid && old !== allowPid && processAlive(old)) {
       throw new ConfigError(`pidfile: already running on PID ${old} (or pid file '${this.path}' is stale)`);
     }
     try {

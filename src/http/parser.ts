@@ -322,13 +322,7 @@ export class HttpRequestParser {
         const head = this.finish(buf, base, headEnd);
         head.headBytes = headEnd - base;
         this.head = head;
-        this.pending = null;
-        this.scanned = 0;
-        this.lineStart = 0;
-            this.emptyLines = 0;
-        this.sawRequestLine = false;
-        this.fieldCount = 0;
-        this.lines.length = 0;
+        this.reset();
         return pendLen === 0 ? headEnd : offset + (headEnd - pendLen);
       } else {
         if (len + 2 > o.limitRequestFieldSize) throw new LimitRequestHeaders("Request header field too large");
