@@ -6,7 +6,7 @@
  */
 import { AppLoadError, APP_LOAD_ERROR, loadApp } from "./app/load-app.ts";
 import { Arbiter } from "./arbiter/arbiter.ts";
-import { firstLine } from "./config/config-file.ts";
+import { firstLine } from "./errors.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { formatConfig } from "./config/print.ts";
 import type { Settings } from "./config/registry.ts";

@@ -12,8 +12,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { firstLine } from "../config/config-file.ts";
+import { firstLine } from "../errors.ts";
 
 /** Exit status of a process that cannot load the app (Gunicorn's `APP_LOAD_ERROR`). */
 export const APP_LOAD_ERROR = 4;
@@ -154,7 +153,7 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<FetchA
   const file = resolveAppModule(parsed.module, cwd);
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = (await import(Bun.pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (e) {
     throw new AppLoadError(`Failed to import ${file}: ${firstLine(e)}`);
   }

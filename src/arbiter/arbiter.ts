@@ -8,9 +8,9 @@
 import { closeSync, openSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { APP_LOAD_ERROR } from "../app/load-app.ts";
-import { firstLine } from "../config/config-file.ts";
+import { firstLine } from "../errors.ts";
 import { loadConfig, type LoadConfigOptions, type LoadedConfig } from "../config/load.ts";
-import type { Settings } from "../config/registry.ts";
+import { getSetting, type Settings } from "../config/registry.ts";
 import { callHook } from "../config/call-hook.ts";
 import { ConfigError } from "../config/setting.ts";
 import type { ArbiterView, WorkerRecord } from "../hook-types.ts";
@@ -309,10 +309,18 @@ export class Arbiter implements ArbiterView {
     this.booting.add(w);
     this.log.info("Booting worker with pid: %s", proc.pid);
     const settings: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(this.cfg)) if (typeof v !== "function") settings[k] = v;
+    const functions: Record<string, string | null> = {};
+    for (const [k, v] of Object.entries(this.cfg)) {
+      if (typeof v !== "function") settings[k] = v;
+      else {
+        settings[k] = getSetting(k)!.default(process.env);
+        functions[k] = this.loaded.hookRefs[k] ?? null;
+      }
+    }
     this.send(w, {
       type: "init",
-      settings: settings as Partial<Settings>,
+      settings: settings as Settings,
+      functions,
       configFile: this.loaded.configFile,
       app: this.loaded.app!,
       age: w.age,

@@ -9,6 +9,9 @@ import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { SETTING_ALIASES, getSetting, suggestSetting } from "./registry.ts";
 import { ConfigError } from "./setting.ts";
+import { firstLine } from "../errors.ts";
+
+export { firstLine };
 
 /** File names looked for in the working directory when no config file is named. */
 export const DEFAULT_CONFIG_FILES = ["bunicorn.config.ts", "bunicorn.config.mts", "bunicorn.config.js", "bunicorn.config.mjs", "bunicorn.config.json"];
@@ -84,8 +87,3 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   return out;
 }
 
-/** The first line of an error's message, for one-line error reports. */
-export function firstLine(e: unknown): string {
-  const msg = e instanceof Error ? e.message : String(e);
-  return (msg.split("\n").find((l) => l.trim() !== "") ?? msg).trim();
-}

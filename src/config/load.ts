@@ -25,6 +25,8 @@ export interface LoadedConfig {
   sources: Record<string, SettingSource>;
   /** The config file read, if any (absolute path). */
   configFile: string | null;
+  /** Hooks given as `PATH#EXPORT` strings, by setting name, with the path made absolute (workers import them again). */
+  hookRefs: Record<string, string>;
   /** APP_MODULE from the command line, else the `app` setting. */
   app: string | null;
   help: boolean;
@@ -87,20 +89,25 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   apply(cli.values, "command line", "command line");
   if (configFile) settings.config = configFile;
 
-  await resolveHookReferences(settings, configFile ? dirname(configFile) : cwd);
+  const hookRefs = await resolveHookReferences(settings, configFile ? dirname(configFile) : cwd);
 
   return {
     settings: settings as Settings,
     sources,
     configFile,
+    hookRefs,
     app: cli.app ?? (settings.app as string | null),
     help: cli.help,
     version: cli.version,
   };
 }
 
-/** Hooks may be given as `PATH#EXPORT` strings (from the environment): import them now. */
-export async function resolveHookReferences(settings: Record<string, unknown>, baseDir: string): Promise<void> {
+/**
+ * Hooks may be given as `PATH#EXPORT` strings (from the environment): import them now.
+ * Returns the references resolved, by setting name, as `ABSOLUTE_PATH#EXPORT`.
+ */
+export async function resolveHookReferences(settings: Record<string, unknown>, baseDir: string): Promise<Record<string, string>> {
+  const refs: Record<string, string> = {};
   for (const s of SETTINGS) {
     if (s.section !== "Server Hooks") continue;
     const value = settings[s.name];
@@ -118,5 +125,7 @@ export async function resolveHookReferences(settings: Record<string, unknown>, b
     const fn = mod[exportName];
     if (typeof fn !== "function") throw new ConfigError(`Invalid value for ${s.name}: ${abs} has no function export ${JSON.stringify(exportName)}`);
     settings[s.name] = s.validate(fn, s.name);
+    refs[s.name] = `${abs}#${exportName}`;
   }
+  return refs;
 }

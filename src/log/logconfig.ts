@@ -21,7 +21,6 @@
  * `.js` file whose default export is the object).
  */
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { Settings } from "../config/registry.ts";
 import { ConfigError } from "../config/setting.ts";
 
@@ -70,7 +69,7 @@ export async function resolveLogConfig(cfg: Settings, cwd = process.cwd()): Prom
   let value: unknown;
   try {
     if (path.endsWith(".json") || setting === "logconfig_json") value = await Bun.file(path).json();
-    else value = (await import(pathToFileURL(path).href)).default;
+    else value = (await import(Bun.pathToFileURL(path).href)).default;
   } catch (e) {
     throw new ConfigError(`Invalid value for ${setting}: cannot read ${path}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
   }

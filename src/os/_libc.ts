@@ -8,8 +8,20 @@
  * Not part of the public API: import from `src/os/index.ts` / `src/net/index.ts`.
  * Tests use it to build raw sockets (e.g. a datagram receiver for sd_notify).
  */
-import { dlopen, FFIType, read, type FFIFunction, type Library, type Pointer } from "bun:ffi";
+import type { FFIFunction, FFIType, Library, Pointer } from "bun:ffi";
 import { constants as osConstants } from "node:os";
+
+/**
+ * `bun:ffi`, loaded on first use: importing it costs about 2 MB of RSS per process and the
+ * first `dlopen` (which compiles the wrappers with TinyCC) about 1.5 MB more, so a process
+ * that never makes a libc call (a worker in reuse-port mode) never pays for it.
+ */
+export function ffi(): typeof import("bun:ffi") {
+  return require("bun:ffi");
+}
+
+/** `FFIType.i64_fast` (the enum is not imported, so that `bun:ffi` loads lazily). */
+const I64_FAST = 15 as FFIType.i64_fast;
 
 const symbols = {
   __errno_location: { args: [], returns: "ptr" },
@@ -22,8 +34,8 @@ const symbols = {
   accept4: { args: ["i32", "ptr", "ptr", "i32"], returns: "i32" },
   connect: { args: ["i32", "ptr", "u32"], returns: "i32" },
   getsockname: { args: ["i32", "ptr", "ptr"], returns: "i32" },
-  sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: FFIType.i64_fast },
-  recv: { args: ["i32", "ptr", "u64", "i32"], returns: FFIType.i64_fast },
+  sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: I64_FAST },
+  recv: { args: ["i32", "ptr", "u64", "i32"], returns: I64_FAST },
   close: { args: ["i32"], returns: "i32" },
   // fcntl and prctl are variadic; on x86_64 and aarch64 Linux, integer-only variadic
   // arguments are passed exactly like fixed ones, so a fixed-arity binding is safe.
@@ -50,7 +62,7 @@ export function libc(): Bound | null {
     return cached;
   }
   try {
-    cached = dlopen("libc.so.6", symbols).symbols;
+    cached = ffi().dlopen("libc.so.6", symbols).symbols;
   } catch (err) {
     loadError = `cannot load libc.so.6 through bun:ffi: ${(err as Error).message}`;
     cached = null;
@@ -70,7 +82,7 @@ export function errno(): number {
   const lib = libc();
   if (lib === null) return 0;
   const p = lib.__errno_location();
-  return p === null ? 0 : read.i32(p as Pointer, 0);
+  return p === null ? 0 : ffi().read.i32(p as Pointer, 0);
 }
 
 let errnoNames: Map<number, string> | undefined;

@@ -5,8 +5,7 @@
  * pid, so pidfiles, systemd's `LISTEN_PID` and inherited sockets stay valid), with `argv[0]` set
  * to `bunicorn: master [NAME]` — the way workers get their name through `Bun.spawn`'s `argv0`.
  */
-import { ptr } from "bun:ffi";
-import { errno, libc, SyscallError } from "./_libc.ts";
+import { errno, ffi, libc, SyscallError } from "./_libc.ts";
 
 /** Set in the environment of the re-executed process, so it does not exec again. */
 export const TITLED_ENV = "BUNICORN_TITLED";
@@ -22,6 +21,7 @@ function cstr(s: string): Buffer {
 export function execWithTitle(title: string, execPath: string, args: readonly string[], env: Record<string, string | undefined>): SyscallError | null {
   const lib = libc();
   if (lib === null) return null;
+  const { ptr } = ffi();
   const argv = [title, ...args].map(cstr);
   const envp = Object.entries({ ...env, [TITLED_ENV]: "1" })
     .filter((e): e is [string, string] => e[1] !== undefined)

@@ -8,8 +8,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { ptr } from "bun:ffi";
-import { C, check, errno, libc, SyscallError } from "./_libc.ts";
+import { C, check, errno, ffi, libc, SyscallError } from "./_libc.ts";
 
 const signals = osConstants.signals as Record<string, number>;
 
@@ -61,7 +60,7 @@ export function setProcessComm(name: string): string | null {
     if (lib === null) return null;
     const buf = new Uint8Array(16);
     buf.set(bytes);
-    return lib.prctl(C.PR_SET_NAME, ptr(buf), 0, 0, 0) === 0 ? text : null;
+    return lib.prctl(C.PR_SET_NAME, ffi().ptr(buf), 0, 0, 0) === 0 ? text : null;
   }
 }
 
@@ -95,7 +94,7 @@ export function getParentDeathSignal(): number | null {
   const lib = libc();
   if (lib === null) return null;
   const out = new Int32Array(1);
-  if (lib.prctl(C.PR_GET_PDEATHSIG, ptr(out), 0, 0, 0) < 0) return null;
+  if (lib.prctl(C.PR_GET_PDEATHSIG, ffi().ptr(out), 0, 0, 0) < 0) return null;
   return out[0] ?? null;
 }
 

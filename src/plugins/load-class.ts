@@ -11,8 +11,7 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import { firstLine } from "../config/config-file.ts";
+import { firstLine } from "../errors.ts";
 import { ConfigError } from "../config/setting.ts";
 
 export type PluginKind = "workers" | "loggers";
@@ -79,7 +78,7 @@ async function importExport<T>(entry: string, baseDir: string, bad: (why: string
   }
   let mod: Record<string, unknown>;
   try {
-    mod = await import(pathToFileURL(file).href);
+    mod = await import(Bun.pathToFileURL(file).href);
   } catch (e) {
     return bad(`cannot import ${file}: ${firstLine(e)}`);
   }

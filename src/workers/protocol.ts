@@ -17,8 +17,17 @@ export type ListenerSpec =
 
 export interface WorkerInit {
   type: "init";
-  /** Settings without function values (hooks are re-imported from `configFile`). */
-  settings: Partial<Settings>;
+  /**
+   * Every setting, resolved by the arbiter, except that a function value (a hook, a class),
+   * which cannot cross IPC, is replaced by the setting's default and named in `functions`.
+   * The worker needs no settings registry.
+   */
+  settings: Settings;
+  /**
+   * The settings whose value is a function, to import again in the worker: each maps to its
+   * `ABSOLUTE_PATH#EXPORT` reference, or to null when the function came from `configFile`.
+   */
+  functions: Record<string, string | null>;
   configFile: string | null;
   app: string;
   age: number;

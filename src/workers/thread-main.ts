@@ -16,7 +16,7 @@
  */
 import { parentPort, threadId } from "node:worker_threads";
 import { AppLoadError, loadApp } from "../app/load-app.ts";
-import { firstLine } from "../config/config-file.ts";
+import { firstLine } from "../errors.ts";
 import type { Settings } from "../config/registry.ts";
 import type { LogMethods } from "../hook-types.ts";
 import type { AccessRecord } from "../log/access-format.ts";

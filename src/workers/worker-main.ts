@@ -7,15 +7,16 @@
  */
 import { AppLoadError, APP_LOAD_ERROR, loadApp } from "../app/load-app.ts";
 import { callHook } from "../config/call-hook.ts";
-import { firstLine, readConfigFile } from "../config/config-file.ts";
-import { resolveHookReferences } from "../config/load.ts";
-import { defaultSettings, getSetting, type Settings } from "../config/registry.ts";
+import type { Settings } from "../config/registry.ts";
+import { firstLine } from "../errors.ts";
 import type { ArbiterInfo } from "../hook-types.ts";
+import { ErrorLog } from "../log/error-log.ts";
 import { createLogger } from "../log/load-logger.ts";
-import { Logger } from "../log/logger.ts";
+import type { Logger } from "../log/logger.ts";
 import { dropPrivileges, resolveGroup, resolveUser, setParentDeathSignal, setProcessComm } from "../os/index.ts";
 import type { Worker } from "./base.ts";
 import { WORKER_BOOT_ERROR, type ArbiterMessage, type WorkerInit, type WorkerMessage } from "./protocol.ts";
+import { importFunctionSettings } from "./worker-functions.ts";
 import { resolveWorkerClass } from "./worker-classes.ts";
 
 const send = (msg: WorkerMessage) => {
@@ -25,7 +26,8 @@ const send = (msg: WorkerMessage) => {
 };
 
 let worker: Worker | null = null;
-let log: Logger = new Logger(defaultSettings(), { role: "worker" });
+// Until `init` brings the settings: error lines to stderr.
+let log: Logger = new ErrorLog();
 let exiting = false;
 let cfg: Settings;
 let arbiterInfo: ArbiterInfo;
@@ -63,21 +65,14 @@ async function quickExit(): Promise<void> {
 }
 
 async function boot(init: WorkerInit): Promise<void> {
-  // Settings: the arbiter's values, plus the functions (hooks, classes) from the config file.
-  const settings = { ...defaultSettings(), ...init.settings } as Record<string, unknown>;
-  if (init.configFile) {
-    try {
-      const fromFile = await readConfigFile(init.configFile);
-      for (const [k, v] of Object.entries(fromFile)) {
-        if (typeof v === "function" && settings[k] === null) settings[k] = getSetting(k)!.validate(v, k);
-        if (typeof v === "function" && (k === "worker_class" || k === "logger_class")) settings[k] = v;
-      }
-    } catch (e) {
-      log.error("Failed to read config file: %s", firstLine(e));
-      exitNow(WORKER_BOOT_ERROR);
-    }
+  // Settings: the arbiter's values, plus the functions (hooks, classes) imported again.
+  const settings = { ...init.settings } as Record<string, unknown>;
+  try {
+    await importFunctionSettings(settings, init.functions, init.configFile);
+  } catch (e) {
+    log.error("Failed to read config file: %s", firstLine(e));
+    exitNow(WORKER_BOOT_ERROR);
   }
-  await resolveHookReferences(settings, process.cwd());
   cfg = settings as Settings;
   try {
     log = await createLogger(cfg, "worker", cfg.chdir);

@@ -54,6 +54,19 @@ test("hooks run in their places, in order, with raw_env applied in the worker", 
   ]);
 });
 
+test("hooks given as PATH#EXPORT in the environment run in the worker too", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bunicorn-hookref-"));
+  const log = join(dir, "hooks.log");
+  const port = await freePort();
+  const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`], {
+    workers: 1,
+    env: { HOOK_LOG: log, BUNICORN_POST_FORK: `${FIXTURES}/hooks.config.ts#post_fork`, BUNICORN_ON_STARTING: `${FIXTURES}/hooks.config.ts#on_starting` },
+  });
+  await waitFor("post_fork", () => existsSync(log) && readFileSync(log, "utf8").includes("post_fork"));
+  expect(await b.stop()).toBe(0);
+  expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(["on_starting", "post_fork undefined"]);
+});
+
 test("workers exit when the arbiter is killed with SIGKILL", async () => {
   const port = await freePort();
   const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "2", "-b", `127.0.0.1:${port}`], { workers: 2 });
