@@ -16,8 +16,10 @@
  *   `maxRequestBodySize` → 413; `Expect: 100-continue` → `100 Continue` once the
  *   request is first in line;
  * - responses: in-memory bodies (string, bytes, JSON…) are written with
- *   `Content-Length` in one write together with the head; other bodies
- *   (`ReadableStream`, `Bun.file`, `Blob`) are read as a stream: what arrives
+ *   `Content-Length` in one write together with the head; a `Bun.file` body
+ *   goes out with a `Content-Length` and `sendfile(2)` (read through user space
+ *   with `sendfile: false`), a `Blob` body with a `Content-Length`; other bodies
+ *   (`ReadableStream`, typeless Blobs) are read as a stream: what arrives
  *   without waiting (each read may take one event-loop turn), up to 256 KiB,
  *   is collected, and if the stream ends by then the body goes out with a
  *   `Content-Length` (small files, blobs); otherwise `Transfer-Encoding:
@@ -48,7 +50,9 @@
  */
 import { estimateShallowMemoryUsageOf } from "bun:jsc";
 import type { Socket, SocketHandler, SocketListener } from "bun";
+import { _blobBodyOf, _sliceStream, type _BlobBody } from "./_blob-body.ts";
 import { _ChunkedDecoder, type ChunkSink } from "./_chunked.ts";
+import { _fs, _sendfile, _sendfileAvailable } from "./_sendfile.ts";
 import { acquireClock, plainResponse, releaseClock, STATUS_TEXT, statusLine, _clock } from "./_status.ts";
 import { ForbiddenProxyRequest, HttpError, RequestBodyTooLarge } from "./errors.ts";
 import { ipMatcher } from "./ip.ts";
@@ -118,6 +122,12 @@ export interface HttpEngineOptions extends HttpParserOptions {
    * any. Unix-socket peers are always allowed. Default `["127.0.0.1", "::1"]`.
    */
   proxyAllowIps?: readonly string[];
+  /**
+   * Send file bodies (`new Response(Bun.file(path))`) with `sendfile(2)`, from the page cache
+   * straight to the socket. `false` reads them through user space (Gunicorn's `--no-sendfile`).
+   * Either way a Blob or file body goes out with a `Content-Length`. Default true.
+   */
+  sendfile?: boolean;
 }
 
 /** A running engine. */
@@ -207,6 +217,9 @@ function toBytes(chunk: unknown): Uint8Array | null {
 
 /** A streamed body that completes within this many bytes (without waiting on I/O) is sent with a Content-Length. */
 const PREBUFFER_LIMIT = 256 * 1024;
+
+/** Bytes read and written through Bun's socket when a sendfile(2) would block. */
+const SENDFILE_SLICE = 64 * 1024;
 
 const NOT_YET: unique symbol = Symbol("not yet");
 
@@ -945,6 +958,12 @@ class _Conn implements ChunkSink {
       this.writeKnown(ex, h, bytes, isHead, noBody);
       return true;
     }
+    // A Blob or Bun.file body (Bun gives those a content-type): size known, so a Content-Length,
+    // and sendfile(2) for a file. Without a content-type it is read as a stream below.
+    if (hasType) {
+      const bb = _blobBodyOf(res);
+      if (bb !== null) return this.writeBlob(ex, h, bb, isHead, noBody);
+    }
     const body = res.body;
     if (body === null) {
       if (noBody) h += "\r\n";
@@ -976,6 +995,155 @@ class _Conn implements ChunkSink {
     }
     ex.bytesSent = bytes.length;
     this.writeStr(h, bytes);
+  }
+
+  /** Writes a Blob or file body with a Content-Length. Returns true if done synchronously. */
+  private writeBlob(ex: _Exchange, h: string, bb: _BlobBody, isHead: boolean, noBody: boolean): boolean {
+    const blob = bb.blob;
+    if (!(blob instanceof Blob)) {
+      // Not settled at once (not seen on Bun 1.4.4): finish when it is.
+      blob.then(
+        (b) => {
+          if (this.closed) return this.done(ex);
+          if (this.writeBlob(ex, h, { blob: b, file: bb.file }, isHead, noBody)) this.done(ex);
+        },
+        (err: unknown) => this.failStream(ex, err, false),
+      );
+      return false;
+    }
+    if (bb.file === null) {
+      const p = blob.bytes();
+      if (Bun.peek.status(p) === "fulfilled") {
+        this.writeKnown(ex, h, Bun.peek(p) as Uint8Array, isHead, noBody);
+        return true;
+      }
+      void this.streamKnownLength(ex, h, blob, isHead || noBody);
+      return false;
+    }
+    if (noBody) {
+      this.writeStr(h + "\r\n");
+      return true;
+    }
+    const file = bb.file;
+    const fs = _fs();
+    const fd = file.path !== null ? fs.openSync(file.path, "r") : file.fd;
+    const size = blob.size;
+    if (isHead || size === 0) {
+      if (file.path !== null) fs.closeSync(fd);
+      this.writeStr(h + "Content-Length: " + size + "\r\n\r\n");
+      return true;
+    }
+    if (!this.engine.sendfile || !_sendfileAvailable()) {
+      if (file.path !== null) fs.closeSync(fd);
+      void this.streamKnownLength(ex, h, blob, false);
+      return false;
+    }
+    this.writeStr(h + "Content-Length: " + size + "\r\n\r\n");
+    return this.sendFileBody(ex, fd, file.path !== null, file.offset, size);
+  }
+
+  /**
+   * Sends `size` bytes of the open file `fd` from `offset` with sendfile(2). When the socket is
+   * full, the next slice is read and written through Bun's socket (whose `drain` then says when
+   * to go on: Bun only watches for writability after its own short write). Returns true if done
+   * synchronously; otherwise it finishes the exchange itself.
+   */
+  private sendFileBody(ex: _Exchange, fd: number, ownFd: boolean, offset: number, size: number): boolean {
+    const sockFd = (this.socket as unknown as { fd: number }).fd;
+    let sent = 0;
+    const step = (): boolean => {
+      while (sent < size) {
+        if (this.closed) return true;
+        if (this.out !== null) return false;
+        const n = _sendfile(sockFd, fd, offset + sent, size - sent);
+        if (n < 0) {
+          // The peer is gone (EPIPE, ECONNRESET…): the close handler finishes the exchange.
+          this.socket.terminate();
+          return true;
+        }
+        sent += n;
+        if (sent === size) break;
+        // The socket is full (or the file shrank): one slice through Bun arms `drain`.
+        const len = Math.min(SENDFILE_SLICE, size - sent);
+        const buf = Buffer.allocUnsafe(len);
+        const r = _fs().readSync(fd, buf, 0, len, offset + sent);
+        if (r <= 0) {
+          // The file is shorter than announced: the only honest signal is to cut the connection.
+          ex.keepAlive = false;
+          this.socket.terminate();
+          return true;
+        }
+        sent += r;
+        this.write(r === len ? buf : buf.subarray(0, r));
+      }
+      return true;
+    };
+    const finish = (): void => {
+      ex.bytesSent = sent;
+      if (ownFd) _fs().closeSync(fd);
+    };
+    try {
+      if (step()) {
+        finish();
+        return true;
+      }
+    } catch (err) {
+      finish();
+      throw err;
+    }
+    void (async () => {
+      try {
+        for (;;) {
+          await this.waitDrain();
+          if (step()) break;
+        }
+      } catch (err) {
+        this.engine.reportError(err, ex.req);
+        ex.keepAlive = false;
+        if (!this.closed) this.socket.terminate();
+      }
+      finish();
+      this.done(ex);
+    })();
+    return false;
+  }
+
+  /** Streams a body of known size (a Blob read through user space) after a Content-Length head. */
+  private async streamKnownLength(ex: _Exchange, h: string, blob: Blob, headOnly: boolean): Promise<void> {
+    if (headOnly) {
+      this.writeStr(h + "Content-Length: " + blob.size + "\r\n\r\n");
+      this.done(ex);
+      return;
+    }
+    let headSent = false;
+    try {
+      const size = blob.size;
+      this.writeStr(h + "Content-Length: " + size + "\r\n\r\n");
+      headSent = true;
+      const reader = _sliceStream(blob).getReader();
+      while (ex.bytesSent < size && !this.closed) {
+        const r = await reader.read();
+        if (r.done) throw new Error(`body ended after ${ex.bytesSent} of ${size} bytes`);
+        ex.bytesSent += r.value.length;
+        this.write(r.value);
+        if (this.out !== null) await this.waitDrain();
+      }
+    } catch (err) {
+      this.failStream(ex, err, headSent);
+      return;
+    }
+    this.done(ex);
+  }
+
+  /** A response body failed: a plain 500 if nothing was written yet, else the connection is cut. */
+  private failStream(ex: _Exchange, err: unknown, headSent: boolean): void {
+    this.engine.reportError(err, ex.req);
+    ex.keepAlive = false;
+    if (!headSent && !this.closed) {
+      ex.errStatus = 500;
+      this.writeEngineError(ex);
+    } else if (!this.closed) this.socket.terminate();
+    this.done(ex);
   }
 
   private waitDrain(): Promise<void> {
@@ -1234,6 +1402,8 @@ class _Engine implements HttpEngine {
   /** The PROXY header expected on each connection, or null when none is. */
   readonly proxyMode: ProxyMode | null;
   readonly proxyAllowed: (address: string) => boolean;
+  /** File bodies go out with sendfile(2) where the platform has it (loaded on first use). */
+  readonly sendfile: boolean;
   readonly conns = new Set<_Conn>();
   inFlight = 0;
   requestsServed = 0;
@@ -1260,6 +1430,7 @@ class _Engine implements HttpEngine {
     if (pp !== false && pp !== "v1" && pp !== "v2" && pp !== "auto") throw new TypeError(`serveHttp: options.proxyProtocol must be false, "v1", "v2" or "auto"`);
     this.proxyMode = pp === false ? null : pp;
     this.proxyAllowed = ipMatcher(o.proxyAllowIps ?? ["127.0.0.1", "::1"]);
+    this.sendfile = o.sendfile !== false;
 
     const opts: Record<string, unknown> = { socket: this.proxyMode === null ? handlers : proxyHandlers, data: this };
     if ("fd" in target) opts.fd = target.fd;

@@ -18,10 +18,16 @@ export class ProcessWorker extends Worker {
   override async serve(): Promise<void> {
     // The HTTP engine is loaded only when a shared socket needs it.
     const engine = this.listeners.some((l) => l.mode === "fd") ? await import("../http/index.ts") : null;
-    for (const listener of this.listeners) this.running.push(this.listen(listener, engine?.serveHttp));
+    // `--no-sendfile` under Bun.serve needs the body inspection, loaded only then.
+    const noSendfile = this.cfg.sendfile === false ? (await import("../http/_blob-body.ts"))._withoutSendfile : null;
+    for (const listener of this.listeners) this.running.push(this.listen(listener, engine?.serveHttp, noSendfile));
   }
 
-  private listen(listener: ListenerSpec, serveHttp?: typeof import("../http/index.ts").serveHttp): Running {
+  private listen(
+    listener: ListenerSpec,
+    serveHttp?: typeof import("../http/index.ts").serveHttp,
+    noSendfile: ((res: Response) => Response) | null = null,
+  ): Running {
     const cfg = this.cfg;
     if (listener.mode === "reuse-port") {
       const keepalive = cfg.keepalive;
@@ -44,13 +50,14 @@ export class ProcessWorker extends Worker {
         return res instanceof Response ? withClose(res) : res.then(withClose);
       };
       const idle = Math.min(255, Math.max(1, Math.ceil(keepalive)));
+      const fetch = noSendfile === null ? handle : mapResponse(handle, noSendfile);
       const server = Bun.serve({
         hostname: listener.host,
         port: listener.port,
         reusePort: true,
         development: false,
         idleTimeout: idle,
-        fetch: handle,
+        fetch,
         error: (e) => {
           this.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e));
           return new Response("Internal Server Error", { status: 500, headers: { "content-type": "text/plain" } });
@@ -77,6 +84,7 @@ export class ProcessWorker extends Worker {
         proxyAllowIps: cfg.proxy_allow_ips,
         keepalive: cfg.keepalive,
         maxInFlight: cfg.worker_connections,
+        sendfile: cfg.sendfile !== false,
         onError: (e) => this.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e)),
       },
     );
@@ -89,6 +97,14 @@ export class ProcessWorker extends Worker {
     this.running = [];
     await Promise.all(running.map((r) => (r.kind === "bun" ? r.server.stop(!graceful) : r.engine.stop(graceful))));
   }
+}
+
+/** `fetch` with `map` applied to each of its responses. */
+function mapResponse<A extends unknown[]>(fetch: (...a: A) => Response | Promise<Response>, map: (res: Response) => Response): (...a: A) => Response | Promise<Response> {
+  return (...a) => {
+    const res = fetch(...a);
+    return res instanceof Response ? map(res) : res.then(map);
+  };
 }
 
 function withClose(res: Response): Response {

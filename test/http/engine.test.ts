@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect as netConnect } from "node:net";
 import { join } from "node:path";
 import { serveHttp, type HttpEngine, type HttpEngineOptions, type ResponseRecord } from "../../src/http/index.ts";
 import { connect, countResponses, parseAll, parseResponse } from "./_client.ts";
@@ -415,6 +416,128 @@ describe("responses", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  describe("file bodies", () => {
+    let dir = "";
+    let big = "";
+    let bigData: Buffer;
+    const BIG = 12 * 1024 * 1024; // more than loopback socket buffers hold: sendfile must stall and resume
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), "bunicorn-file-"));
+      big = join(dir, "big.bin");
+      bigData = Buffer.alloc(BIG);
+      for (let i = 0; i < BIG; i += 4) bigData.writeUInt32LE(i, i);
+      writeFileSync(big, bigData);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** Sends `raw`, reads nothing for `pauseMs` (the server's writes back up), then everything until `bytes` arrived. */
+    async function fetchRaw(port: number, raw: string, bytes: number, pauseMs: number): Promise<Buffer> {
+      const sock = netConnect(port, "127.0.0.1");
+      const parts: Buffer[] = [];
+      let got = 0;
+      return await new Promise<Buffer>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          sock.destroy();
+          reject(new Error(`timed out with ${got} of ${bytes} bytes`));
+        }, 20000);
+        sock.on("connect", () => {
+          sock.write(raw);
+          sock.pause();
+          setTimeout(() => sock.resume(), pauseMs);
+        });
+        sock.on("data", (d: Buffer) => {
+          parts.push(d);
+          got += d.length;
+          if (got >= bytes) {
+            clearTimeout(timer);
+            sock.end();
+            resolve(Buffer.concat(parts));
+          }
+        });
+        sock.on("error", (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+      });
+    }
+
+    /** Splits `buf` into a head (text) and the `length` body bytes that follow it. */
+    function splitResponse(buf: Buffer, length: number): { head: string; body: Buffer; rest: Buffer } {
+      const end = buf.indexOf("\r\n\r\n");
+      return { head: buf.subarray(0, end).toString("latin1"), body: buf.subarray(end + 4, end + 4 + length), rest: buf.subarray(end + 4 + length) };
+    }
+
+    for (const sendfile of [true, false]) {
+      test(`a ${BIG >> 20} MiB file to a client that stalls arrives intact, then the next pipelined response (sendfile: ${sendfile})`, async () => {
+        const e = start((req) => (req.url.endsWith("/big") ? new Response(Bun.file(big)) : new Response("after")), { sendfile });
+        const buf = await fetchRaw(e.port, GET("/big") + GET("/next"), BIG + 200, 400);
+        const r = splitResponse(buf, BIG);
+        expect(r.head).toContain("HTTP/1.1 200 OK");
+        expect(r.head).toContain(`Content-Length: ${BIG}`);
+        expect(r.head).not.toContain("Transfer-Encoding");
+        expect(r.body.equals(bigData)).toBe(true);
+        const next = r.rest.toString("latin1");
+        expect(next).toStartWith("HTTP/1.1 200 OK");
+        expect(next).toEndWith("\r\n\r\nafter");
+        expect(e.inFlight).toBe(0);
+      }, 30000);
+    }
+
+    test("a file slice sends its bytes; HEAD gets the file's length and no body", async () => {
+      const records: ResponseRecord[] = [];
+      const e = start(() => new Response(Bun.file(big).slice(1000, 5000)), { onResponse: (r) => records.push(r) });
+      const c = await connect(e.port);
+      c.write(GET("/slice") + `HEAD /slice HTTP/1.1\r\nHost: t\r\n\r\n` + GET("/slice"));
+      const text = await c.until((t) => countResponses(t) === 3 && parseAll(t).length >= 2, 5000);
+      const rs = parseAll(text);
+      expect(rs[0]!.headers["content-length"]).toBe("4000");
+      expect(Buffer.from(rs[0]!.body, "latin1").equals(bigData.subarray(1000, 5000))).toBe(true);
+      // The HEAD response has a Content-Length but no body: the next bytes are the third response.
+      expect(rs[1]!.headers["content-length"]).toBe("4000");
+      expect(rs[1]!.body.startsWith("HTTP/1.1 200")).toBe(true);
+      c.end();
+      expect(records.map((r) => r.bytesSent)).toEqual([4000, 0, 4000]);
+    });
+
+    test("a missing file gives a plain 500 with no stack, reports the error, and the connection keeps serving", async () => {
+      const errors: unknown[] = [];
+      const e = start((req) => (req.url.endsWith("/missing") ? new Response(Bun.file(join(dir, "nope.bin"))) : new Response("fine")), {
+        onError: (err) => errors.push(err),
+      });
+      const c = await connect(e.port);
+      c.write(GET("/missing") + GET("/ok"));
+      const rs = parseAll(await c.until(hasN(2)));
+      expect(rs[0]!.status).toBe(500);
+      expect(rs[0]!.body).toBe("Internal Server Error\n");
+      expect(rs[1]!.body).toBe("fine");
+      expect(String(errors[0])).toContain("ENOENT");
+      c.end();
+    });
+
+    test("a client that goes away mid-file leaves nothing in flight and the engine serving", async () => {
+      const e = start((req) => (req.url.endsWith("/big") ? new Response(Bun.file(big)) : new Response("still here")));
+      const sock = netConnect(e.port, "127.0.0.1");
+      await new Promise<void>((resolve, reject) => {
+        sock.on("error", reject);
+        sock.on("connect", () => {
+          sock.write(GET("/big"));
+          sock.once("data", () => {
+            sock.destroy();
+            resolve();
+          });
+        });
+      });
+      const deadline = Date.now() + 5000;
+      while ((e.inFlight !== 0 || e.connections !== 0) && Date.now() < deadline) await Bun.sleep(20);
+      expect(e.inFlight).toBe(0);
+      expect(e.connections).toBe(0);
+      const c = await connect(e.port);
+      c.write(GET("/ok"));
+      expect(parseAll(await c.until(hasN(1)))[0]!.body).toBe("still here");
+      c.end();
+    });
   });
 
   test("onResponse gets an access-log record", async () => {

@@ -105,6 +105,26 @@ describe("malformed requests", () => {
   });
 });
 
+describe("static files (Bun.file bodies)", () => {
+  const source = readFileSync(`${FIXTURES}/app.ts`, "utf8");
+  for (const mode of ["reuse-port", "shared-socket"] as const) {
+    test(`${mode}: a file goes out whole with a Content-Length; --no-sendfile reads it through user space`, async () => {
+      for (const sendfile of [true, false]) {
+        const port = await freePort();
+        const extra = [...(mode === "shared-socket" ? ["--no-reuse-port"] : []), ...(sendfile ? [] : ["--no-sendfile"])];
+        const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "1", "-b", `127.0.0.1:${port}`, ...extra], { workers: 1 });
+        const res = await get(`http://127.0.0.1:${port}/file`);
+        expect(res.status).toBe(200);
+        expect(await res.text()).toBe(source);
+        if (sendfile || mode === "shared-socket") expect(res.headers.get("content-length")).toBe(String(Buffer.byteLength(source)));
+        // Bun.serve frames a JavaScript stream as chunked: the file did not go out with sendfile(2).
+        else expect(res.headers.get("transfer-encoding")).toBe("chunked");
+        expect(await b.stop()).toBe(0);
+      }
+    });
+  }
+});
+
 test("process names: the arbiter and workers show as 'bunicorn: worker [NAME]' in ps, honouring proc_name", async () => {
   const port = await freePort();
   const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`, "-n", "shop"], { workers: 1 });

@@ -54,7 +54,8 @@ before workers start, so a broken app stops the server at once.`,
     validate: v.optionalBool,
     scope: "worker",
     support: "translated",
-    bunNote: "Static files returned as `Bun.file(...)` go out with `sendfile(2)`; when disabled, the file is streamed through user space instead.",
+    bunNote:
+      "A `Bun.file(...)` response body goes out with `sendfile(2)` in every mode (Bun.serve's own in reuse-port mode, bunicorn's engine through `bun:ffi` in shared-socket mode). When disabled, the file is read through user space: with a `Content-Length` in shared-socket mode, chunked under Bun.serve (which sends even `blob.stream()` with sendfile, so the file is wrapped in a JavaScript stream).",
     description: `Disables the use of \`sendfile()\`.
 
 If not set, the value of the \`SENDFILE\` environment variable is used to enable or disable its

@@ -1,0 +1,119 @@
+/**
+ * Internal: tells a `Response` whose body is a `Blob` (in memory, or a `Bun.file`) from one whose
+ * body is a stream, without consuming either.
+ *
+ * Bun 1.4.4 exposes no property for this: `res.body` turns every body into a `ReadableStream`,
+ * and `res.blob()` on a stream reads it to the end (fatal for a live stream). The one place the
+ * difference shows is `Bun.inspect(res)`, whose last entry is the body: `FileRef ("path") {…}`
+ * (with `offset: N` for a slice), `FileRef (fd: N) {…}`, `Blob (N bytes) {…}` or
+ * `ReadableStream {…}`. Inspecting costs about 4 µs, so callers use it only for bodies that are not
+ * plain in-memory bytes (those are told apart with `estimateShallowMemoryUsageOf` first). The
+ * format is checked once at load time ({@link BLOB_BODY_DETECTION}); if it ever differs, detection
+ * is off and every such body is treated as a stream, which is always correct, only slower.
+ *
+ * Not part of the public API.
+ * @module
+ */
+import { estimateShallowMemoryUsageOf } from "bun:jsc";
+
+/** A Response body that is a `Blob`; `res.blob()` has been called and returned it. */
+export interface _BlobBody {
+  /** The body (for a file: a lazily read `Bun.file` Blob, or a slice of one). */
+  blob: Blob | Promise<Blob>;
+  /** Set when the Blob is backed by a file: its path, or the fd it was opened from. */
+  file: { path: string | null; fd: number; offset: number } | null;
+}
+
+const BODY_MARK = "\n  bodyUsed: false,\n  ";
+const OFFSET_RE = /\n {4}offset: (\d+)/;
+
+/** The body of `res` when it is a Blob or a file, else null (the body is then untouched). */
+export function _blobBodyOf(res: Response): _BlobBody | null {
+  if (!BLOB_BODY_DETECTION) return null;
+  return detect(res);
+}
+
+function detect(res: Response): _BlobBody | null {
+  const s = Bun.inspect(res, { depth: 0 });
+  const i = s.lastIndexOf(BODY_MARK);
+  if (i < 0) return null;
+  const at = i + BODY_MARK.length;
+  let file: _BlobBody["file"] = null;
+  if (s.startsWith("FileRef (", at)) {
+    const m = OFFSET_RE.exec(s.slice(at));
+    const offset = m === null ? 0 : Number(m[1]);
+    let fd = -1;
+    if (s.startsWith("FileRef (fd: ", at)) {
+      fd = Number.parseInt(s.slice(at + 13), 10);
+      if (!(fd >= 0)) return null;
+    }
+    file = { path: null, fd, offset };
+  } else if (!s.startsWith("Blob (", at)) {
+    return null;
+  }
+  const p = res.blob();
+  const blob = Bun.peek.status(p) === "fulfilled" ? (Bun.peek(p) as Blob) : p;
+  if (file !== null && file.fd < 0) {
+    const name = blob instanceof Blob ? (blob as Blob & { name?: unknown }).name : undefined;
+    if (typeof name !== "string") {
+      // A file body whose path is not at hand: read it like any Blob.
+      file = null;
+    } else file.path = name;
+  }
+  return { blob, file };
+}
+
+/**
+ * Whether {@link _blobBodyOf} works on this Bun: checked once on a file slice, an in-memory Blob
+ * and a stream (which must come back untouched).
+ */
+export const BLOB_BODY_DETECTION: boolean = ((): boolean => {
+  try {
+    const path = import.meta.path;
+    const f = detect(new Response(Bun.file(path).slice(3, 10)));
+    if (f === null || f.file === null || f.file.path !== path || f.file.offset !== 3) return false;
+    if (!(f.blob instanceof Blob) || f.blob.size !== 7) return false;
+    const b = detect(new Response(new Blob(["ab"])));
+    if (b === null || b.file !== null || !(b.blob instanceof Blob) || b.blob.size !== 2) return false;
+    const sr = new Response(new ReadableStream({ pull: (c) => c.close() }));
+    if (detect(sr) !== null || sr.bodyUsed) return false;
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const EMPTY_RESPONSE_SIZE = estimateShallowMemoryUsageOf(new Response(null));
+/** Bytes read per step when a file goes through user space. */
+const READ_SLICE = 256 * 1024;
+
+/**
+ * `sendfile = false` for `Bun.serve` (reuse-port and gthread workers): Bun sends a file body with
+ * sendfile(2) even when it is wrapped in `blob.stream()`, so a file body is replaced by a stream
+ * that reads the file in slices from JavaScript (Bun then frames it as chunked). Other responses
+ * are returned as they are.
+ */
+export function _withoutSendfile(res: Response): Response {
+  if (estimateShallowMemoryUsageOf(res) > EMPTY_RESPONSE_SIZE || !res.headers.has("content-type")) return res;
+  const bb = _blobBodyOf(res);
+  if (bb === null) return res;
+  const init = { status: res.status, statusText: res.statusText, headers: res.headers };
+  if (bb.file === null) return new Response(bb.blob instanceof Blob ? bb.blob : _sliceStream(bb.blob), init);
+  return new Response(_sliceStream(bb.blob), init);
+}
+
+/** A stream reading `blob` (a file) slice by slice through user space. */
+export function _sliceStream(blob: Blob | Promise<Blob>): ReadableStream<Uint8Array> {
+  let b: Blob | null = null;
+  let pos = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(ctl) {
+      if (b === null) b = await blob;
+      if (pos >= b.size) return ctl.close();
+      const chunk = await b.slice(pos, pos + READ_SLICE).bytes();
+      if (chunk.length === 0) return ctl.close();
+      pos += chunk.length;
+      ctl.enqueue(chunk);
+    },
+  });
+}
