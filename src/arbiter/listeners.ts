@@ -100,11 +100,28 @@ function openOne(address: BindAddress, cfg: Settings, reusePortAllowed: boolean,
   }
   if (address.kind === "tcp" && cfg.reuse_port !== false && reusePortAllowed) {
     // Fail fast on a port held by a non-reuse-port socket; the workers bind for real.
-    if (probe) closeFd(openListenSocket(address, { reusePort: true, backlog: 1 }));
+    if (probe) probeReusePort(address);
     return { display: formatBind(address), mode: "reuse-port", fd: null, address, ownsPath: false };
   }
   const fd = openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask });
   return { display: formatBind(address), mode: "shared", fd, address, ownsPath: address.kind === "unix" };
+}
+
+/**
+ * Binds `address` with SO_REUSEPORT and closes it at once. `Bun.listen` does it without
+ * loading `bun:ffi` (about 2 MB of RSS the arbiter would keep); when it fails for any reason
+ * but EADDRINUSE, the raw socket is tried, which names the failing call and errno exactly.
+ */
+function probeReusePort(address: BindAddress & { kind: "tcp" }): void {
+  try {
+    // `reusePort` works in Bun 1.4.4's Bun.listen but is missing from its listen option types.
+    const options = { hostname: address.host, port: address.port, reusePort: true, socket: { data() {} } };
+    Bun.listen(options as import("bun").TCPSocketListenOptions<undefined>).stop(true);
+    return;
+  } catch (e) {
+    if ((e as { code?: string }).code === "EADDRINUSE") throw e;
+  }
+  closeFd(openListenSocket(address, { reusePort: true, backlog: 1 }));
 }
 
 /** Closes the arbiter's sockets; removes unix socket files it created when `unlink`. */
