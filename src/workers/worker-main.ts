@@ -13,7 +13,7 @@ import type { ArbiterInfo } from "../hook-types.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { createLogger } from "../log/load-logger.ts";
 import type { Logger } from "../log/logger.ts";
-import { dropPrivileges, resolveGroup, resolveUser, setParentDeathSignal, setProcessComm } from "../os/index.ts";
+import { dropPrivileges, resolveGroup, resolveUser, setProcessComm } from "../os/index.ts";
 import type { Worker } from "./base.ts";
 import { WORKER_BOOT_ERROR, type ArbiterMessage, type WorkerInit, type WorkerMessage } from "./protocol.ts";
 import { importFunctionSettings } from "./worker-functions.ts";
@@ -154,6 +154,8 @@ async function boot(init: WorkerInit): Promise<void> {
   const beat = Math.min(1000, Math.max(100, (cfg.timeout * 1000) / 4 || 1000));
   setInterval(() => {
     const w = worker!;
+    // Reparented: the arbiter is gone even if the IPC channel did not say so.
+    if (process.ppid !== init.arbiterPid) void gracefulExit(0);
     send({ type: "heartbeat", requests: w.requests, inFlight: w.inFlight, rss: process.memoryUsage.rss() });
   }, beat);
 }
@@ -166,8 +168,8 @@ function reopenLogs(): void {
 function main(): void {
   const title = process.argv0;
   if (title.startsWith("bunicorn")) setProcessComm(title.replace(/^bunicorn: /, "bunicorn "));
-  setParentDeathSignal("SIGTERM");
-  // A worker never outlives its arbiter.
+  // A worker never outlives its arbiter: the IPC channel closes when the arbiter dies (and the
+  // heartbeat checks the parent pid). No PR_SET_PDEATHSIG: it needs bun:ffi, ~1.3 MB RSS per worker.
   process.on("disconnect", () => void gracefulExit(0));
   process.on("SIGTERM", () => void gracefulExit(0));
   process.on("SIGINT", () => void quickExit());
