@@ -6,6 +6,7 @@
  * `\xHH`. The format `json` writes one JSON object per line instead (every value escaped by
  * `JSON.stringify`), which Gunicorn users have long asked for.
  */
+import { formatOffset, localTime } from "./_local-time.ts";
 
 /** What the access log knows about one finished request. */
 export interface AccessRecord {
@@ -36,11 +37,9 @@ let clfCache = "";
 export function clfTime(ms: number): string {
   const sec = Math.floor(ms / 1000);
   if (sec === clfSecond) return clfCache;
-  const d = new Date(ms);
+  const t = localTime(ms);
   const p = (n: number) => String(n).padStart(2, "0");
-  const off = -d.getTimezoneOffset();
-  const tz = `${off >= 0 ? "+" : "-"}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
-  clfCache = `[${p(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${tz}]`;
+  clfCache = `[${p(t.day)}/${MONTHS[t.month - 1]}/${t.year}:${p(t.hours)}:${p(t.minutes)}:${p(t.seconds)} ${formatOffset(t.offset)}]`;
   clfSecond = sec;
   return clfCache;
 }

@@ -12,6 +12,7 @@ import type { LogMethods } from "../hook-types.ts";
 import { compileAccessFormat, type AccessRecord } from "./access-format.ts";
 import type { LogConfig, LogLevelName } from "./logconfig.ts";
 import { LineWriter } from "./_line-writer.ts";
+import { formatOffset, localTime } from "./_local-time.ts";
 import type { SyslogTransport } from "./syslog.ts";
 
 /** The syslog module, loaded on first use: node:net/node:dgram cost ~4 MB per process otherwise. */
@@ -26,10 +27,9 @@ const LEVEL_OF: Record<string, LogLevelName> = { debug: "debug", info: "info", w
 
 /** `[2026-11-22 10:00:00 +0000]`, Gunicorn's `datefmt`. */
 export function formatLogTime(d = new Date()): string {
-  const off = -d.getTimezoneOffset();
+  const t = localTime(d.getTime());
   const p = (n: number) => String(n).padStart(2, "0");
-  const tz = `${off >= 0 ? "+" : "-"}${p(Math.floor(Math.abs(off) / 60))}${p(Math.abs(off) % 60)}`;
-  return `[${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${tz}]`;
+  return `[${t.year}-${p(t.month)}-${p(t.day)} ${p(t.hours)}:${p(t.minutes)}:${p(t.seconds)} ${formatOffset(t.offset)}]`;
 }
 
 /** Formats `%s`-style placeholders the way Gunicorn's (Python) log calls do. */
