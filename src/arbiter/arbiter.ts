@@ -289,7 +289,7 @@ export class Arbiter implements ArbiterView {
         argv0: `bunicorn: worker [${this.procName}]`,
         stdio: ["ignore", out ?? "inherit", out ?? "inherit", ...fds],
         env,
-        serialization: "advanced",
+        serialization: "json",
         ipc: (msg: WorkerMessage) => this.onMessage(w, msg),
         onExit: (_p, exitCode, signalCode) => {
           w.exitCode = exitCode;

@@ -1,6 +1,7 @@
 /**
  * @module
- * The IPC protocol between the arbiter and its workers (advanced serialization).
+ * The IPC protocol between the arbiter and its workers (JSON serialization: every message is
+ * plain data, and Bun's JSON channel costs each process ~0.5 MB less RSS than `advanced`).
  *
  * worker → arbiter: `booted` (app loaded and listening: the readiness signal), `heartbeat` (from
  * the event loop, at least every `timeout/2` s), `retiring` (max_requests reached).
