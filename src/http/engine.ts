@@ -52,6 +52,7 @@ import { estimateShallowMemoryUsageOf } from "bun:jsc";
 import type { Socket, SocketHandler, SocketListener } from "bun";
 import { _blobBodyOf, _sliceStream, type _BlobBody } from "./_blob-body.ts";
 import { _ChunkedDecoder, type ChunkSink } from "./_chunked.ts";
+import { _resolveRange } from "./_range.ts";
 import { _fs, _sendfile, _sendfileAvailable } from "./_sendfile.ts";
 import { acquireClock, plainResponse, releaseClock, STATUS_TEXT, statusLine, _clock } from "./_status.ts";
 import { ForbiddenProxyRequest, HttpError, RequestBodyTooLarge } from "./errors.ts";
@@ -229,6 +230,18 @@ function settledSoon<T>(p: Promise<T>): T | typeof NOT_YET | Promise<T | typeof 
   if (st === "fulfilled") return Bun.peek(p) as T;
   if (st === "rejected") return p;
   return Promise.race([p, new Promise<typeof NOT_YET>((resolve) => setImmediate(resolve, NOT_YET))]);
+}
+
+/** The first value of request header `name` (lower case) in a flat `[name, value, …]` list. */
+function headerValue(flat: readonly string[], name: string): string | null {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i]!.length === name.length && flat[i]!.toLowerCase() === name) return flat[i + 1]!;
+  return null;
+}
+
+/** `head` (starting with a status line) with the status line replaced by `status`'s. */
+function withStatus(ex: _Exchange, head: string, status: number): string {
+  ex.status = status;
+  return statusLine(status, "") + head.slice(head.indexOf("\r\n") + 2);
 }
 
 /** Shared staging buffer: heads and small bodies are assembled here and written with one `socket.write`. */
@@ -1027,7 +1040,25 @@ class _Conn implements ChunkSink {
     const file = bb.file;
     const fs = _fs();
     const fd = file.path !== null ? fs.openSync(file.path, "r") : file.fd;
-    const size = blob.size;
+    let size = blob.size;
+    let offset = file.offset;
+    let part: Blob = blob;
+    if (ex.status === 200 && !isHead && ex.head !== null && ex.head.method === "GET") {
+      // Range requests, as Bun.serve answers them for a file: one range, 200 responses only.
+      const range = _resolveRange(headerValue(ex.head.headers, "range"), size);
+      if (range.kind === "unsatisfiable") {
+        if (file.path !== null) fs.closeSync(fd);
+        this.writeStr(withStatus(ex, h, 416) + "Content-Range: bytes */" + size + "\r\nAccept-Ranges: bytes\r\nContent-Length: 0\r\n\r\n");
+        return true;
+      }
+      if (range.kind === "part") {
+        h = withStatus(ex, h, 206) + "Content-Range: bytes " + range.start + "-" + (range.end - 1) + "/" + size + "\r\nAccept-Ranges: bytes\r\n";
+        ex.resHeaders?.push("Content-Range", `bytes ${range.start}-${range.end - 1}/${size}`, "Accept-Ranges", "bytes");
+        part = blob.slice(range.start, range.end);
+        offset += range.start;
+        size = range.end - range.start;
+      }
+    }
     if (isHead || size === 0) {
       if (file.path !== null) fs.closeSync(fd);
       this.writeStr(h + "Content-Length: " + size + "\r\n\r\n");
@@ -1035,11 +1066,11 @@ class _Conn implements ChunkSink {
     }
     if (!this.engine.sendfile || !_sendfileAvailable()) {
       if (file.path !== null) fs.closeSync(fd);
-      void this.streamKnownLength(ex, h, blob, false);
+      void this.streamKnownLength(ex, h, part, false);
       return false;
     }
     this.writeStr(h + "Content-Length: " + size + "\r\n\r\n");
-    return this.sendFileBody(ex, fd, file.path !== null, file.offset, size);
+    return this.sendFileBody(ex, fd, file.path !== null, offset, size);
   }
 
   /**

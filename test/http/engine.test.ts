@@ -501,6 +501,37 @@ describe("responses", () => {
       expect(records.map((r) => r.bytesSent)).toEqual([4000, 0, 4000]);
     });
 
+    for (const sendfile of [true, false]) {
+      test(`Range requests on a file, as Bun.serve answers them (sendfile: ${sendfile})`, async () => {
+        const e = start((req) => (req.url.endsWith("/201") ? new Response(Bun.file(big), { status: 201 }) : new Response(Bun.file(big))), { sendfile });
+        const c = await connect(e.port);
+        c.write(
+          GET("/f", "Range: bytes=100-199") +
+            GET("/f", "Range: bytes=-8") +
+            GET("/f", `Range: bytes=${BIG}-`) +
+            GET("/f", "Range: bytes=0-1,4-5") +
+            GET("/201", "Range: bytes=0-9") +
+            `HEAD /f HTTP/1.1\r\nHost: t\r\nRange: bytes=0-9\r\n\r\n` +
+            GET("/f", "Range: bytes=0-0"),
+        );
+        // Each response is read with its own Content-Length: the HEAD has none to read.
+        const text = await c.until((t) => countResponses(t) === 7 && t.endsWith("\r\n\r\n" + bigData.toString("latin1", 0, 1)), 15000);
+        const heads = text.split(/(?=HTTP\/1\.1 \d{3} )/).map((r) => r.slice(0, r.indexOf("\r\n\r\n")));
+        expect(heads.map((h) => h.split(" ")[1])).toEqual(["206", "206", "416", "200", "201", "200", "206"]);
+        expect(heads[0]).toContain(`Content-Range: bytes 100-199/${BIG}`);
+        expect(heads[0]).toContain("Content-Length: 100");
+        expect(heads[1]).toContain(`Content-Range: bytes ${BIG - 8}-${BIG - 1}/${BIG}`);
+        expect(heads[2]).toContain(`Content-Range: bytes */${BIG}`);
+        expect(heads[2]).toContain("Content-Length: 0");
+        expect(heads[3]).toContain(`Content-Length: ${BIG}`);
+        expect(heads[5]).toContain(`Content-Length: ${BIG}`);
+        const rs = parseAll(text);
+        expect(Buffer.from(rs[0]!.body, "latin1").equals(bigData.subarray(100, 200))).toBe(true);
+        expect(Buffer.from(rs[1]!.body, "latin1").equals(bigData.subarray(BIG - 8))).toBe(true);
+        c.end();
+      }, 30000);
+    }
+
     test("a missing file gives a plain 500 with no stack, reports the error, and the connection keeps serving", async () => {
       const errors: unknown[] = [];
       const e = start((req) => (req.url.endsWith("/missing") ? new Response(Bun.file(join(dir, "nope.bin"))) : new Response("fine")), {
