@@ -5,20 +5,41 @@
  * usage (citty, from the registry: `cli/help.ts`, loaded only then); everything else goes through
  * the strict registry-driven parser and `runLoaded()`, so a bad flag or value is one `Error:` line
  * and a non-zero exit.
+ *
+ * The command re-executes itself once to be titled `bunicorn: master [NAME]`; the new image finds
+ * the config the first one loaded in `BUNICORN_CONFIG_HANDOFF` and starts the arbiter without
+ * loading the registry or the parsers (modules are imported on demand for that reason).
  */
-import { loadConfig } from "../src/config/load.ts";
+import { HANDOFF_ENV } from "../src/config/handoff.ts";
 import { ConfigError } from "../src/config/setting.ts";
-import { runLoaded } from "../src/run.ts";
+import { TITLED_ENV } from "../src/os/proc-title.ts";
 import { VERSION } from "../src/version.ts";
 
 async function main(argv: string[]): Promise<number> {
+  const handoff = process.env[HANDOFF_ENV];
+  // Never passed on: workers and a USR2 child copy this environment.
+  delete process.env[HANDOFF_ENV];
+  const ctx = { argv, env: process.env, cwd: process.cwd() };
+  if (handoff !== undefined && process.env[TITLED_ENV]) {
+    const { decodeHandoff } = await import("../src/config/handoff.ts");
+    const { report, startArbiter } = await import("../src/arbiter/start.ts");
+    let loaded;
+    try {
+      loaded = await decodeHandoff(handoff);
+    } catch (e) {
+      return report(new ConfigError(e instanceof Error ? e.message : String(e)));
+    }
+    return startArbiter(loaded, ctx);
+  }
+  const { loadConfig } = await import("../src/config/load.ts");
+  const { runLoaded } = await import("../src/run.ts");
   try {
-    const loaded = await loadConfig({ argv, env: process.env, cwd: process.cwd() });
+    const loaded = await loadConfig(ctx);
     if (loaded.version) {
       process.stdout.write(`bunicorn (version ${VERSION})\n`);
       return 0;
     }
-    return await runLoaded(loaded, { argv, env: process.env, cwd: process.cwd(), title: true });
+    return await runLoaded(loaded, { ...ctx, title: true });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stderr.write(`Error: ${e.message}\n`);

@@ -4,16 +4,14 @@
  * this). Workers are separate processes that import the app by path, so the app is given as
  * `APP_MODULE` (`"./server.ts:app"`), not as an object.
  */
-import { AppLoadError, APP_LOAD_ERROR, loadApp } from "./app/load-app.ts";
-import { Arbiter } from "./arbiter/arbiter.ts";
-import { firstLine } from "./errors.ts";
+import { AppLoadError, loadApp } from "./app/load-app.ts";
+import { report, startArbiter } from "./arbiter/start.ts";
+import { encodeHandoff, HANDOFF_ENV } from "./config/handoff.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { formatConfig } from "./config/print.ts";
 import type { Settings } from "./config/registry.ts";
-import { ConfigError } from "./config/setting.ts";
-import { createLogger } from "./log/load-logger.ts";
+import { firstLine } from "./errors.ts";
 import { execWithTitle, TITLED_ENV } from "./os/proc-title.ts";
-import { resolveWorkerClass } from "./workers/worker-classes.ts";
 
 export interface RunOptions {
   /** `APP_MODULE`, e.g. `"./server.ts:app"`; else the `app` setting. */
@@ -24,19 +22,6 @@ export interface RunOptions {
   argv?: string[];
   env?: Record<string, string | undefined>;
   cwd?: string;
-}
-
-/** Writes one error line and returns the exit status (no stack trace for a user mistake). */
-function report(e: unknown): number {
-  if (e instanceof ConfigError) {
-    process.stderr.write(`Error: ${e.message}\n`);
-    return e.exitCode;
-  }
-  if (e instanceof AppLoadError) {
-    process.stderr.write(`Error: ${e.message}\n`);
-    return APP_LOAD_ERROR;
-  }
-  throw e;
 }
 
 /** Runs the server until it stops; resolves to the process exit status. */
@@ -90,33 +75,12 @@ export async function runLoaded(
     return 0;
   }
   if (ctx.title && !ctx.env[TITLED_ENV]) {
-    // Only returns if execve failed; the server then runs untitled.
+    // Only returns if execve failed; the server then runs untitled. The new image takes the
+    // config from the handoff instead of loading it again (see src/config/handoff.ts).
     const name = cfg.proc_name ?? loaded.app ?? cfg.default_proc_name;
-    execWithTitle(`bunicorn: master [${name}]`, process.execPath, [...process.execArgv, ...process.argv.slice(1)], ctx.env);
+    const handoff = encodeHandoff(loaded);
+    const env = handoff === null ? ctx.env : { ...ctx.env, [HANDOFF_ENV]: handoff };
+    execWithTitle(`bunicorn: master [${name}]`, process.execPath, [...process.execArgv, ...process.argv.slice(1)], env);
   }
-  if (cfg.umask && cfg.daemon) process.umask(cfg.umask);
-  try {
-    process.chdir(cfg.chdir);
-  } catch (e) {
-    process.stderr.write(`Error: chdir: ${firstLine(e)}\n`);
-    return 1;
-  }
-  if (cfg.preload_app) {
-    try {
-      await loadApp(loaded.app, cfg.chdir);
-    } catch (e) {
-      process.stderr.write(`Error: ${e instanceof AppLoadError ? e.message : firstLine(e)}\n`);
-      return APP_LOAD_ERROR;
-    }
-  }
-  let log;
-  try {
-    // Resolve the worker class here too, so a bad worker_class is one error line at start.
-    await resolveWorkerClass(cfg, cfg.chdir);
-    log = await createLogger(cfg, "arbiter", cfg.chdir);
-  } catch (e) {
-    return report(e);
-  }
-  const arbiter = new Arbiter({ loaded, log, argv: ctx.argv, env: ctx.env, cwd: ctx.cwd });
-  return arbiter.run();
+  return startArbiter(loaded, ctx);
 }

@@ -9,8 +9,8 @@ import { closeSync, openSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { APP_LOAD_ERROR } from "../app/load-app.ts";
 import { firstLine } from "../errors.ts";
-import { loadConfig, type LoadConfigOptions, type LoadedConfig } from "../config/load.ts";
-import { getSetting, type Settings } from "../config/registry.ts";
+import type { LoadConfigOptions, LoadedConfig } from "../config/load.ts";
+import type { Settings } from "../config/registry.ts";
 import { callHook } from "../config/call-hook.ts";
 import { ConfigError } from "../config/setting.ts";
 import type { ArbiterView, WorkerRecord } from "../hook-types.ts";
@@ -313,7 +313,7 @@ export class Arbiter implements ArbiterView {
     for (const [k, v] of Object.entries(this.cfg)) {
       if (typeof v !== "function") settings[k] = v;
       else {
-        settings[k] = getSetting(k)!.default(process.env);
+        settings[k] = this.loaded.functionDefaults[k] ?? null;
         functions[k] = this.loaded.hookRefs[k] ?? null;
       }
     }
@@ -508,6 +508,9 @@ export class Arbiter implements ArbiterView {
     if (rereadConfig) {
       this.log.info("Hang up: Master");
       try {
+        // Loaded here, not at start: the re-executed arbiter gets its config from the launcher
+        // and never needs the registry and the parsers otherwise (~4 MB RSS).
+        const { loadConfig } = await import("../config/load.ts");
         const loaded = await loadConfig(this.loadOptions);
         if (loaded.app) this.loaded = loaded;
         const oldBind = JSON.stringify(this.cfg.bind);

@@ -27,6 +27,12 @@ export interface LoadedConfig {
   configFile: string | null;
   /** Hooks given as `PATH#EXPORT` strings, by setting name, with the path made absolute (workers import them again). */
   hookRefs: Record<string, string>;
+  /**
+   * The default of each setting whose value is a function (a hook, a class). Functions cannot
+   * travel as data: a worker (or the re-executed arbiter) gets the default in their place and
+   * imports the function again, from `hookRefs` or the config file.
+   */
+  functionDefaults: Record<string, unknown>;
   /** APP_MODULE from the command line, else the `app` setting. */
   app: string | null;
   help: boolean;
@@ -90,12 +96,15 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   if (configFile) settings.config = configFile;
 
   const hookRefs = await resolveHookReferences(settings, configFile ? dirname(configFile) : cwd);
+  const functionDefaults: Record<string, unknown> = {};
+  for (const s of SETTINGS) if (typeof settings[s.name] === "function") functionDefaults[s.name] = s.default(env);
 
   return {
     settings: settings as Settings,
     sources,
     configFile,
     hookRefs,
+    functionDefaults,
     app: cli.app ?? (settings.app as string | null),
     help: cli.help,
     version: cli.version,

@@ -7,6 +7,7 @@
  */
 import { AppLoadError, APP_LOAD_ERROR, loadApp } from "../app/load-app.ts";
 import { callHook } from "../config/call-hook.ts";
+import { importFunctionSettings } from "../config/import-functions.ts";
 import type { Settings } from "../config/registry.ts";
 import { firstLine } from "../errors.ts";
 import type { ArbiterInfo } from "../hook-types.ts";
@@ -16,7 +17,6 @@ import type { Logger } from "../log/logger.ts";
 import { dropPrivileges, resolveGroup, resolveUser, setProcessComm } from "../os/index.ts";
 import type { Worker } from "./base.ts";
 import { WORKER_BOOT_ERROR, type ArbiterMessage, type WorkerInit, type WorkerMessage } from "./protocol.ts";
-import { importFunctionSettings } from "./worker-functions.ts";
 import { resolveWorkerClass } from "./worker-classes.ts";
 
 const send = (msg: WorkerMessage) => {

@@ -125,6 +125,24 @@ describe("static files (Bun.file bodies)", () => {
   }
 });
 
+test("the re-executed arbiter takes the launcher's config (hooks from the file included) and passes none of it to workers", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "bunicorn-handoff-"));
+  const log = join(dir, "hooks.log");
+  const port = await freePort();
+  const b = await startBunicorn(["-c", `${FIXTURES}/hooks.config.ts`, `${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`], { workers: 1, env: { HOOK_LOG: log } });
+  await waitFor("when_ready", () => readFileSync(log, "utf8").includes("when_ready"));
+  // The exec'd image received the handoff (its initial environment still shows it)...
+  expect(readFileSync(`/proc/${b.pid}/environ`, "utf8")).toContain("BUNICORN_CONFIG_HANDOFF=");
+  // ...and the worker did not.
+  const [w] = b.workers();
+  expect(readFileSync(`/proc/${w}/environ`, "utf8")).not.toContain("BUNICORN_CONFIG_HANDOFF");
+  expect(await b.stop()).toBe(0);
+  const lines = readFileSync(log, "utf8").trim().split("\n");
+  expect(lines[0]).toBe("on_starting");
+  expect(lines).toContain("post_fork yes");
+  expect(lines.at(-1)).toBe("on_exit");
+});
+
 test("process names: the arbiter and workers show as 'bunicorn: worker [NAME]' in ps, honouring proc_name", async () => {
   const port = await freePort();
   const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`, "-n", "shop"], { workers: 1 });

@@ -1,9 +1,10 @@
 /**
  * @module
- * @internal Gives a worker back the settings whose values are functions (hooks, and worker or
- * logger classes given as classes). Functions cannot cross IPC, so the arbiter names them in
- * `init.functions` and the worker imports them again: from their `PATH#EXPORT` reference, or
- * from the config file. Needs no settings registry (the arbiter has validated everything).
+ * @internal Gives a process back the settings whose values are functions (hooks, and worker or
+ * logger classes given as classes), which cannot travel as data: a worker gets its settings over
+ * IPC, the re-executed arbiter gets them from the launcher (`handoff.ts`). The functions are
+ * imported again, from their `PATH#EXPORT` reference or from the config file. Needs no settings
+ * registry (the launcher has validated everything).
  */
 import { firstLine } from "../errors.ts";
 
@@ -41,23 +42,23 @@ async function importRef(name: string, ref: string): Promise<unknown> {
 }
 
 /**
- * Sets each setting named in `functions` to its function: imported from its reference, or taken
- * from `configFile` (a setting the file does not define as a function keeps the default the
- * arbiter sent). Throws an `Error` with a one-line message.
+ * Imports the config file (a module config runs in every process, as it always has: its
+ * top-level code may set things up), then sets each setting named in `functions` to its
+ * function: imported from its reference, or taken from `configFile` (a setting the file does not
+ * define as a function keeps the value it has, the default). Throws an `Error` with a one-line
+ * message.
  */
 export async function importFunctionSettings(
   settings: Record<string, unknown>,
   functions: Readonly<Record<string, string | null>>,
   configFile: string | null,
 ): Promise<void> {
-  let fromFile: Record<string, unknown> | null = null;
+  const fromFile = configFile === null ? {} : await configFileExports(configFile);
   for (const [name, ref] of Object.entries(functions)) {
     if (ref !== null) {
       settings[name] = await importRef(name, ref);
       continue;
     }
-    if (configFile === null) continue;
-    fromFile ??= await configFileExports(configFile);
     const value = fromFile[name];
     if (typeof value === "function") settings[name] = value;
   }

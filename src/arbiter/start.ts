@@ -1,0 +1,63 @@
+/**
+ * @module
+ * @internal The last part of start-up, once the config is loaded and the process has its final
+ * image: `chdir`, the optional preload, the worker class check, the logger, then the arbiter
+ * loop. Shared by `run()` and the re-executed `bunicorn` command, which gets here from the
+ * launcher's handoff without loading the settings registry (see `src/config/handoff.ts`).
+ */
+import { AppLoadError, APP_LOAD_ERROR, loadApp } from "../app/load-app.ts";
+import type { LoadedConfig } from "../config/load.ts";
+import { ConfigError } from "../config/setting.ts";
+import { firstLine } from "../errors.ts";
+import { createLogger } from "../log/load-logger.ts";
+import { resolveWorkerClass } from "../workers/worker-classes.ts";
+import { Arbiter } from "./arbiter.ts";
+
+export interface StartContext {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+/** Writes one error line and returns the exit status (no stack trace for a user mistake). */
+export function report(e: unknown): number {
+  if (e instanceof ConfigError) {
+    process.stderr.write(`Error: ${e.message}\n`);
+    return e.exitCode;
+  }
+  if (e instanceof AppLoadError) {
+    process.stderr.write(`Error: ${e.message}\n`);
+    return APP_LOAD_ERROR;
+  }
+  throw e;
+}
+
+/** Runs the arbiter until it stops; resolves to the process exit status. */
+export async function startArbiter(loaded: LoadedConfig, ctx: StartContext): Promise<number> {
+  const cfg = loaded.settings;
+  if (cfg.umask && cfg.daemon) process.umask(cfg.umask);
+  try {
+    process.chdir(cfg.chdir);
+  } catch (e) {
+    process.stderr.write(`Error: chdir: ${firstLine(e)}\n`);
+    return 1;
+  }
+  if (cfg.preload_app) {
+    try {
+      await loadApp(loaded.app!, cfg.chdir);
+    } catch (e) {
+      process.stderr.write(`Error: ${e instanceof AppLoadError ? e.message : firstLine(e)}\n`);
+      return APP_LOAD_ERROR;
+    }
+  }
+  let log;
+  try {
+    // Resolve the worker class here too, so a bad worker_class is one error line at start.
+    await resolveWorkerClass(cfg, cfg.chdir);
+    log = await createLogger(cfg, "arbiter", cfg.chdir);
+  } catch (e) {
+    return report(e);
+  }
+  const arbiter = new Arbiter({ loaded, log, argv: ctx.argv, env: ctx.env, cwd: ctx.cwd });
+  return arbiter.run();
+}
