@@ -45,6 +45,13 @@ export type ListenSocketOptions = {
    */
   noDelay?: boolean;
   /**
+   * TCP only: set `TCP_DEFER_ACCEPT` (1 s) on the listening socket, as `Bun.serve` does on its
+   * own: a connection is handed to `accept()` only once its first bytes arrived (or after about
+   * a second of silence), so a worker wakes once per connection instead of once for the accept
+   * and again for the request. Default `true`.
+   */
+  deferAccept?: boolean;
+  /**
    * For unix paths: when something already exists at the path, remove it if it is a socket
    * nobody listens on (a stale file left by a crash). A socket that still accepts
    * connections is refused with `EADDRINUSE`; a non-socket is refused with `EEXIST`.
@@ -188,7 +195,7 @@ export function removeStaleSocket(path: string): void {
  * Create a listening socket that Bun does not poll, ready to be passed to workers.
  *
  * - TCP: `SO_REUSEADDR` always, `SO_REUSEPORT` when asked, `TCP_NODELAY` unless
- *   `noDelay: false`, `IPV6_V6ONLY` only when `v6Only` is given. The host must be an IP
+ *   `noDelay: false`, `TCP_DEFER_ACCEPT` unless `deferAccept: false`, `IPV6_V6ONLY` only when `v6Only` is given. The host must be an IP
  *   literal (resolve names first with `resolveBind`).
  * - unix: a stale socket file is removed first (never a regular file), the `umask` is
  *   applied around `bind()`, then the optional `owner` chown.
@@ -241,6 +248,7 @@ export function openListenSocket(addr: BindAddress, options: ListenSocketOptions
         setIntOpt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, options.v6Only ? 1 : 0, "IPV6_V6ONLY", target);
       }
       if (options.noDelay !== false) setIntOpt(fd, C.IPPROTO_TCP, C.TCP_NODELAY, 1, "TCP_NODELAY", target);
+      if (options.deferAccept !== false) setIntOpt(fd, C.IPPROTO_TCP, C.TCP_DEFER_ACCEPT, 1, "TCP_DEFER_ACCEPT", target);
       check(lib.bind(fd, sa.buf, sa.len), "bind", target);
     } else {
       const old = options.umask === undefined ? undefined : process.umask(options.umask);

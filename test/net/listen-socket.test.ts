@@ -98,6 +98,7 @@ describe("openListenSocket: TCP", () => {
       5000,
       "connect",
     );
+    client.write("x"); // TCP_DEFER_ACCEPT: the kernel queues it for accept() once data arrived
     await Bun.sleep(100); // give Bun's event loop every chance to accept it, if it polled the fd
     const conn = await acceptOne(fd, 2000);
     expect(intOpt(conn, C.IPPROTO_TCP, C.TCP_NODELAY)).toBe(1); // inherited from the listener
@@ -112,10 +113,29 @@ describe("openListenSocket: TCP", () => {
       5000,
       "connect",
     );
+    client.write("x");
     const conn = await acceptOne(fd, 2000);
     expect(intOpt(conn, C.IPPROTO_TCP, C.TCP_NODELAY)).toBe(0);
     lib.close(conn);
     client.end();
+  });
+
+  test("TCP_DEFER_ACCEPT: a connection reaches accept() with its first bytes, not before; deferAccept: false turns it off", async () => {
+    const fd = track(openListenSocket(parseBind("127.0.0.1:0")));
+    expect(intOpt(fd, C.IPPROTO_TCP, C.TCP_DEFER_ACCEPT)).toBeGreaterThan(0);
+    const client = await within(Bun.connect({ hostname: "127.0.0.1", port: tcpPort(socketInfo(fd)), socket: { data() {} } }), 5000, "connect");
+    await Bun.sleep(200);
+    expect(lib.accept4(fd, null, null, C.SOCK_CLOEXEC)).toBe(-1); // connected, silent: not yet
+    client.write("GET / HTTP/1.1\r\n\r\n");
+    const conn = await acceptOne(fd, 2000);
+    lib.close(conn);
+    client.end();
+
+    const plain = track(openListenSocket(parseBind("127.0.0.1:0"), { deferAccept: false }));
+    expect(intOpt(plain, C.IPPROTO_TCP, C.TCP_DEFER_ACCEPT)).toBe(0);
+    const silent = await within(Bun.connect({ hostname: "127.0.0.1", port: tcpPort(socketInfo(plain)), socket: { data() {} } }), 5000, "connect");
+    lib.close(await acceptOne(plain, 2000));
+    silent.end();
   });
 
   test("EADDRINUSE: the error names the errno and the address", () => {
