@@ -10,9 +10,11 @@
  * - keep-alive (HTTP/1.1 by default, HTTP/1.0 with `Connection: keep-alive`),
  *   pipelining (responses in request order, at most 16 queued per connection;
  *   reading pauses beyond that);
- * - request bodies: Content-Length or chunked; a body that is already fully
- *   buffered is passed as a `Uint8Array`, anything else as a `ReadableStream`
- *   fed as bytes arrive (reading pauses while the app does not pull);
+ * - request bodies: Content-Length or chunked; a Content-Length body of up to
+ *   1 MiB is collected first and passed as a `Uint8Array` (the app starts once
+ *   it is complete; `Expect: 100-continue` is answered at once, as Gunicorn
+ *   does), anything else as a `ReadableStream` fed as bytes arrive (reading
+ *   pauses while the app does not pull);
  *   `maxRequestBodySize` → 413; `Expect: 100-continue` → `100 Continue` once the
  *   request is first in line;
  * - responses: in-memory bodies (string, bytes, JSON…) are written with
@@ -244,9 +246,24 @@ function withStatus(ex: _Exchange, head: string, status: number): string {
   return statusLine(status, "") + head.slice(head.indexOf("\r\n") + 2);
 }
 
-/** Shared staging buffer: heads and small bodies are assembled here and written with one `socket.write`. */
-const SCRATCH_SIZE = 64 * 1024;
-const SCRATCH = Buffer.allocUnsafeSlow(SCRATCH_SIZE);
+/**
+ * Shared staging buffer: a head and a body of up to {@link STAGE_MAX} bytes are assembled here and
+ * written with one `socket.write`, i.e. one send(2), as Bun.serve does (a separate send for the
+ * head costs a packet and a wake-up of the client: 2 sends per 64 KiB echo doubled the syscall
+ * count). It grows on demand, so a worker that sends big in-memory bodies keeps up to 1 MiB.
+ */
+let SCRATCH = Buffer.allocUnsafeSlow(64 * 1024);
+const STAGE_MAX = 1024 * 1024;
+
+/** {@link SCRATCH}, grown to hold `total` bytes; null when that is over {@link STAGE_MAX}. */
+function scratchFor(total: number): Buffer | null {
+  if (total <= SCRATCH.length) return SCRATCH;
+  if (total > STAGE_MAX) return null;
+  let size = SCRATCH.length;
+  while (size < total) size *= 2;
+  SCRATCH = Buffer.allocUnsafeSlow(size);
+  return SCRATCH;
+}
 
 function latin1Bytes(s: string): Buffer {
   const b = Buffer.allocUnsafe(s.length);
@@ -300,6 +317,15 @@ class _Exchange {
 const BODY_NONE = 0;
 const BODY_LENGTH = 1;
 const BODY_CHUNKED = 2;
+/** A Content-Length body of at most {@link BUFFER_BODY_MAX} bytes, collected before the app starts. */
+const BODY_BUFFER = 3;
+/**
+ * Request bodies up to this size (by Content-Length) are collected into one buffer before the app
+ * runs and handed to it as bytes, like a body that arrived with its head: a `ReadableStream` fed
+ * chunk by chunk costs a promise per chunk in `arrayBuffer()`/`json()`, and a 64 KiB body never
+ * arrives with its head (Bun reads at most 64 KiB at a time). Larger bodies stream.
+ */
+const BUFFER_BODY_MAX = 1024 * 1024;
 
 /** Per-connection state, stored in `socket.data`. */
 class _Conn implements ChunkSink {
@@ -327,6 +353,9 @@ class _Conn implements ChunkSink {
   /** Exchange whose request body is being received (null: discarding). */
   bodyEx: _Exchange | null;
   chunked: _ChunkedDecoder | null;
+  /** BODY_BUFFER: the exchange whose body is being collected, and the body so far (`bodyReceived` bytes). */
+  bufEx: _Exchange | null;
+  bufBody: Buffer | null;
   /** The exchange being streamed out; waits for drain. */
   drainWaiter: (() => void) | null;
   authority: string | null;
@@ -367,6 +396,8 @@ class _Conn implements ChunkSink {
     this.bodyReceived = 0;
     this.bodyEx = null;
     this.chunked = null;
+    this.bufEx = null;
+    this.bufBody = null;
     this.drainWaiter = null;
     this.authority = null;
   }
@@ -385,17 +416,18 @@ class _Conn implements ChunkSink {
     if (n < data.length) this.out = [data.subarray(n)];
   }
 
-  /** Writes the latin-1 string `h` followed by `body`, in one socket write when both fit {@link SCRATCH}. */
+  /** Writes the latin-1 string `h` followed by `body`, in one socket write up to {@link STAGE_MAX} bytes. */
   writeStr(h: string, body: Uint8Array | null = null): void {
     const hl = h.length;
     const total = body === null ? hl : hl + body.length;
-    if (total > SCRATCH_SIZE) {
+    const sc = scratchFor(total);
+    if (sc === null) {
       this.write(latin1Bytes(h));
       if (body !== null) this.write(body);
       return;
     }
-    SCRATCH.write(h, 0, hl, "latin1");
-    if (body !== null) SCRATCH.set(body, hl);
+    sc.write(h, 0, hl, "latin1");
+    if (body !== null) sc.set(body, hl);
     this.writeScratch(total);
   }
 
@@ -635,10 +667,28 @@ class _Conn implements ChunkSink {
       body = buf.subarray(pos, pos + cl);
       pos += cl;
       bodyMode = BODY_NONE;
+    } else if (bodyMode === BODY_LENGTH && cl <= BUFFER_BODY_MAX) {
+      const b = Buffer.allocUnsafe(cl);
+      b.set(buf.subarray(pos), 0);
+      this.bodyMode = BODY_BUFFER;
+      this.bodyReceived = buf.length - pos;
+      this.bodyRemaining = cl - this.bodyReceived;
+      this.bufEx = ex;
+      this.bufBody = b;
+      if (head.expectContinue) {
+        if (this.queue.length === 1) this.writeStr(CONTINUE_LINE);
+        else ex.continuePending = true;
+      }
+      return buf.length;
     } else if (bodyMode !== BODY_NONE) {
       body = this.startBody(ex, bodyMode, cl);
     }
+    return this.startApp(ex, head, body, bodyMode) ? pos : buf.length;
+  }
 
+  /** Builds the Request and runs the app. False when the Request could not be built (a 400 is queued). */
+  private startApp(ex: _Exchange, head: RequestHead, body: Uint8Array | ReadableStream<Uint8Array> | null, bodyMode: number): boolean {
+    const engine = this.engine;
     const url = this.url(head);
     const h = head.headers;
     let req: _EngineRequest;
@@ -653,7 +703,7 @@ class _Conn implements ChunkSink {
       this.bodyEx = null;
       ex.bodyCtl = null;
       this.engineError(ex, 400);
-      return buf.length;
+      return false;
     }
     req[kEx] = ex;
     ex.req = req;
@@ -668,7 +718,7 @@ class _Conn implements ChunkSink {
       r = engine.app(req, engine);
     } catch (err) {
       this.appFailed(ex, err);
-      return pos;
+      return true;
     }
     if (r instanceof Response) this.respond(ex, r);
     else if (r !== null && typeof r === "object" && typeof (r as Promise<unknown>).then === "function") {
@@ -677,7 +727,7 @@ class _Conn implements ChunkSink {
         (err) => this.appFailed(ex, err),
       );
     } else this.respond(ex, r);
-    return pos;
+    return true;
   }
 
   private startBody(ex: _Exchange, mode: number, cl: number): ReadableStream<Uint8Array> {
@@ -711,6 +761,22 @@ class _Conn implements ChunkSink {
 
   /** Consumes request body bytes; returns the new position. */
   private consumeBody(buf: Uint8Array, pos: number): number {
+    if (this.bodyMode === BODY_BUFFER) {
+      const take = Math.min(this.bodyRemaining, buf.length - pos);
+      this.bufBody!.set(take === buf.length - pos && pos === 0 ? buf : buf.subarray(pos, pos + take), this.bodyReceived);
+      this.bodyReceived += take;
+      this.bodyRemaining -= take;
+      pos += take;
+      if (this.bodyRemaining === 0) {
+        const ex = this.bufEx!;
+        const body = this.bufBody!;
+        this.bufEx = null;
+        this.bufBody = null;
+        this.bodyMode = BODY_NONE;
+        this.startApp(ex, ex.head!, body, BODY_NONE);
+      }
+      return pos;
+    }
     if (this.bodyMode === BODY_LENGTH) {
       const take = Math.min(this.bodyRemaining, buf.length - pos);
       this.chunkData(buf, pos, pos + take);
@@ -1283,12 +1349,12 @@ class _Conn implements ChunkSink {
     const sl = size.length;
     const len = chunk.length;
     const total = sl + 4 + len;
-    if (total > SCRATCH_SIZE) {
+    const sc = scratchFor(total);
+    if (sc === null) {
       this.writeStr(size + "\r\n", chunk);
       this.writeStr("\r\n");
       return;
     }
-    const sc = SCRATCH;
     sc.write(size, 0, sl, "latin1");
     sc[sl] = 13;
     sc[sl + 1] = 10;
@@ -1375,6 +1441,14 @@ class _Conn implements ChunkSink {
     }
     this.bodyEx = null;
     this.bodyMode = BODY_NONE;
+    // A body still being collected: its app never ran; account the exchange with the others.
+    const bx = this.bufEx;
+    this.bufEx = null;
+    this.bufBody = null;
+    if (bx !== null && bx.state === EX_APP) {
+      bx.errStatus = 400;
+      bx.state = EX_READY;
+    }
     const w = this.drainWaiter;
     this.drainWaiter = null;
     if (w !== null) w();

@@ -193,7 +193,7 @@ describe("request bodies", () => {
     c.end();
   });
 
-  test("Content-Length body streamed in pieces, and a fully buffered one", async () => {
+  test("Content-Length body arriving in pieces, and one that came with its head", async () => {
     const e = start(async (req) => new Response(await req.text()));
     const c = await connect(e.port);
     c.write("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01234");
@@ -229,19 +229,60 @@ describe("request bodies", () => {
     c.end();
   });
 
-  test("unread small bodies are drained so the next request works", async () => {
-    const e = start(() => new Response("ignored body"));
+  test("a body up to 1 MiB is collected before the app runs, arriving in pieces; unread, the next request still works", async () => {
+    let calls = 0;
+    const e = start(async (req) => {
+      calls++;
+      return new Response(req.method === "POST" && req.url.endsWith("/read") ? `got ${(await req.text()).length}` : "ignored body");
+    });
     const c = await connect(e.port);
-    c.write("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\n");
-    await c.until(hasN(1));
-    c.write("abcde" + GET("/next"));
+    c.write("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nab");
+    await Bun.sleep(50);
+    expect(calls).toBe(0); // the app waits for the whole body
+    c.write("cde" + GET("/next"));
     await c.until(hasN(2));
     expect(c.closed).toBe(false);
+    const size = 1024 * 1024;
+    c.write(`POST /read HTTP/1.1\r\nHost: h\r\nContent-Length: ${size}\r\n\r\n`);
+    for (let off = 0; off < size; off += 100_000) c.write("x".repeat(Math.min(100_000, size - off)));
+    expect(parseAll(await c.until(hasN(3), 5000))[2]!.body).toBe(`got ${size}`);
     c.end();
   });
 
+  test("Expect: 100-continue on a small body: 100 Continue at once, then the response", async () => {
+    const e = start(async (req) => new Response(`got ${(await req.text()).length}`));
+    const c = await connect(e.port);
+    c.write("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    await c.until((t) => t.includes("100 Continue"));
+    c.write("abcde");
+    const text = await c.until((t) => t.includes("got 5"));
+    expect(text).toStartWith("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK");
+    c.end();
+  });
+
+  test("a body over 1 MiB streams: the app may answer before it arrives", async () => {
+    const e = start(() => new Response("early"));
+    const c = await connect(e.port);
+    c.write(`POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`);
+    expect(parseAll(await c.until(hasN(1)))[0]!.body).toBe("early");
+    c.end();
+  });
+
+  test("a client gone while its body is collected leaves nothing in flight", async () => {
+    const e = start(() => new Response("never"));
+    const c = await connect(e.port);
+    c.write("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\npartial");
+    await Bun.sleep(50);
+    expect(e.inFlight).toBe(1);
+    c.end();
+    const deadline = Date.now() + 3000;
+    while ((e.inFlight !== 0 || e.connections !== 0) && Date.now() < deadline) await Bun.sleep(10);
+    expect(e.inFlight).toBe(0);
+    expect(e.connections).toBe(0);
+  });
+
   test("a body read late (socket paused for backpressure) is followed by a pipelined request", async () => {
-    const size = 1024 * 1024;
+    const size = 2 * 1024 * 1024; // over the 1 MiB collected up front: streamed
     const e = start(async (req) => {
       if (req.method === "GET") return new Response("get ok");
       await Bun.sleep(100);
