@@ -14,6 +14,7 @@ import type { Settings } from "../config/registry.ts";
 import { callHook } from "../config/call-hook.ts";
 import { ConfigError } from "../config/setting.ts";
 import type { ArbiterView, WorkerRecord } from "../hook-types.ts";
+import { captureOutputPath } from "../log/capture-output.ts";
 import { createLogger } from "../log/load-logger.ts";
 import type { Logger } from "../log/logger.ts";
 import { listenFds, sdNotify } from "../net/index.ts";
@@ -332,11 +333,11 @@ export class Arbiter implements ArbiterView {
   /**
    * `capture_output`: workers get the error log file as their stdout and stderr (what Gunicorn's
    * dup2 does), so anything the app prints lands in the error log. Reopened on USR1 for the
-   * workers spawned after it.
+   * workers spawned after it; running workers re-point their own fds (`recaptureOutput`).
    */
   private captureFd(): number | null {
-    const target = this.cfg.errorlog;
-    if (!this.cfg.capture_output || target === "-" || target === "stderr" || target === "stdout") return null;
+    const target = captureOutputPath(this.cfg);
+    if (target === null) return null;
     if (this.captured === null) {
       try {
         this.captured = openSync(target, "a");

@@ -37,6 +37,7 @@ const symbols = {
   sendto: { args: ["i32", "ptr", "u64", "i32", "ptr", "u32"], returns: I64_FAST },
   recv: { args: ["i32", "ptr", "u64", "i32"], returns: I64_FAST },
   close: { args: ["i32"], returns: "i32" },
+  dup2: { args: ["i32", "i32"], returns: "i32" },
   // fcntl and prctl are variadic; on x86_64 and aarch64 Linux, integer-only variadic
   // arguments are passed exactly like fixed ones, so a fixed-arity binding is safe.
   fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },

@@ -11,6 +11,7 @@ import { importFunctionSettings } from "../config/import-functions.ts";
 import type { Settings } from "../config/registry.ts";
 import { firstLine } from "../errors.ts";
 import type { ArbiterInfo } from "../hook-types.ts";
+import { captureOutputPath, recaptureOutput } from "../log/capture-output.ts";
 import { ErrorLog } from "../log/error-log.ts";
 import { createLogger } from "../log/load-logger.ts";
 import type { Logger } from "../log/logger.ts";
@@ -163,6 +164,14 @@ async function boot(init: WorkerInit): Promise<void> {
 function reopenLogs(): void {
   log.reopen();
   worker?.reopenLogs();
+  const captured = cfg === undefined ? null : captureOutputPath(cfg);
+  if (captured !== null) {
+    try {
+      recaptureOutput(captured);
+    } catch (e) {
+      log.error("capture_output: cannot reopen %s: %s", captured, firstLine(e));
+    }
+  }
 }
 
 function main(): void {

@@ -135,14 +135,24 @@ test("rotation under load: move the access log, USR1, and every request has its 
   for (const l of [...lines(`${access}.1`), ...lines(access)]) expect(l).toMatch(/^127\.0\.0\.1 - - \[.*\] "GET \/pid HTTP\/1\.1" 200 \d+ "-" "[^"]*"$/);
 }, 60_000);
 
-test("capture_output sends what the app prints to the error log", async () => {
+test("capture_output sends what the app prints to the error log, and follows it after a move and USR1", async () => {
   const dir = tmp();
   const error = join(dir, "error.log");
   const port = await freePort();
   const b = await startBunicorn([`${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`, "--error-logfile", error, "--capture-output"], { workers: 1, ready: null });
   await waitFor("a worker", () => b.workers().length === 1);
+  const worker = b.workers()[0];
   await waitFor("the worker to answer", async () => (await get(`http://127.0.0.1:${port}/print`)).status === 200);
   await waitFor("the captured output", () => lines(error).includes("app says hello") && lines(error).includes("app complains"));
+  // logrotate: move, then USR1. The same worker's next output goes to the new file.
+  renameSync(error, `${error}.1`);
+  b.signal("SIGUSR1");
+  // Without the worker re-pointing its fds, its output would stay in error.log.1 for good.
+  await waitFor("the output in the new file", async () => {
+    expect((await get(`http://127.0.0.1:${port}/print`)).status).toBe(200);
+    return lines(error).includes("app says hello") && lines(error).includes("app complains");
+  });
+  expect(b.workers()).toEqual([worker!]);
   expect(await b.stop()).toBe(0);
 });
 

@@ -104,7 +104,7 @@ Use lowercase for header and environment variable names, and put \`{...}x\` name
     validate: v.bool,
     scope: "both",
     support: "translated",
-    bunNote: "Workers are spawned with their stdout and stderr piped into the error log, since Bun has no `dup2`.",
+    bunNote: "Workers are spawned with the error log file as their stdout and stderr; on USR1 each worker opens it again and `dup2`s it onto fds 1 and 2 (through `bun:ffi`), as Gunicorn does.",
     description: "Redirect stdout/stderr to specified file in errorlog.",
   }),
   defineSetting({
