@@ -7,7 +7,7 @@
  * and a non-zero exit.
  *
  * The command re-executes itself once to be titled `bunicorn: master [NAME]`; the new image finds
- * the config the first one loaded in `BUNICORN_CONFIG_HANDOFF` and starts the arbiter without
+ * the config the first one loaded in the file `BUNICORN_CONFIG_HANDOFF` names and starts the arbiter without
  * loading the registry or the parsers (modules are imported on demand for that reason).
  */
 import { HANDOFF_ENV } from "../src/config/handoff.ts";
@@ -16,11 +16,14 @@ import { TITLED_ENV } from "../src/os/proc-title.ts";
 import { VERSION } from "../src/version.ts";
 
 async function main(argv: string[]): Promise<number> {
-  const handoff = process.env[HANDOFF_ENV];
-  // Never passed on: workers and a USR2 child copy this environment.
+  const handoffPath = process.env[HANDOFF_ENV];
+  // Not passed on by bunicorn's own spawns (workers and a USR2 child copy this environment).
   delete process.env[HANDOFF_ENV];
   const ctx = { argv, env: process.env, cwd: process.cwd() };
-  if (handoff !== undefined && process.env[TITLED_ENV]) {
+  // The file is read and deleted at once; without it (e.g. this is a program a hook started with
+  // the arbiter's environment), the config is loaded as usual.
+  const handoff = handoffPath !== undefined && process.env[TITLED_ENV] ? (await import("../src/config/handoff.ts")).takeHandoff(handoffPath) : null;
+  if (handoff !== null) {
     const { decodeHandoff } = await import("../src/config/handoff.ts");
     const { report, startArbiter } = await import("../src/arbiter/start.ts");
     let loaded;

@@ -6,7 +6,7 @@
  */
 import { AppLoadError, loadApp } from "./app/load-app.ts";
 import { report, startArbiter } from "./arbiter/start.ts";
-import { encodeHandoff, HANDOFF_ENV } from "./config/handoff.ts";
+import { encodeHandoff, HANDOFF_ENV, takeHandoff, writeHandoff } from "./config/handoff.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { formatConfig } from "./config/print.ts";
 import type { Settings } from "./config/registry.ts";
@@ -78,9 +78,11 @@ export async function runLoaded(
     // Only returns if execve failed; the server then runs untitled. The new image takes the
     // config from the handoff instead of loading it again (see src/config/handoff.ts).
     const name = cfg.proc_name ?? loaded.app ?? cfg.default_proc_name;
-    const handoff = encodeHandoff(loaded);
+    const text = encodeHandoff(loaded);
+    const handoff = text === null ? null : writeHandoff(text);
     const env = handoff === null ? ctx.env : { ...ctx.env, [HANDOFF_ENV]: handoff };
     execWithTitle(`bunicorn: master [${name}]`, process.execPath, [...process.execArgv, ...process.argv.slice(1)], env);
+    if (handoff !== null) takeHandoff(handoff); // execve failed: remove the file
   }
   return startArbiter(loaded, ctx);
 }

@@ -4,18 +4,22 @@
  * command re-executes itself once to get its `ps` title (`src/os/proc-title.ts`); the new image
  * used to load the config a second time, and so kept the settings registry, the command-line
  * parser (`node:util`) and the validators for good (~4 MB RSS). It now reads what the launcher
- * resolved from one environment variable (removed at once, so workers and USR2 children never
- * see it) and imports only the function-valued settings again. The registry is loaded later
- * only if a HUP re-reads the config.
+ * resolved from a file only its user can read (`0600`, in the temp dir), named by one
+ * environment variable, and deletes the file at once; it imports only the function-valued
+ * settings again. (Not the config itself in the environment: Bun's `Bun.spawn` without `env`
+ * passes the process's initial environment on even after `delete process.env[...]`, so a hook
+ * spawning a program would hand it the whole config, and `/proc/PID/environ` would show it for
+ * the arbiter's life.) The registry is loaded later only if a HUP re-reads the config.
  */
+import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { importFunctionSettings } from "./import-functions.ts";
 import type { LoadedConfig } from "./load.ts";
 import type { Settings } from "./registry.ts";
 
+/** Names the handoff file (the variable holds a path, never the config). */
 export const HANDOFF_ENV = "BUNICORN_CONFIG_HANDOFF";
-
-/** Well under Linux's 128 KiB limit for one environment string. */
-const MAX_BYTES = 64 * 1024;
 
 interface Handoff {
   settings: Record<string, unknown>;
@@ -29,7 +33,7 @@ interface Handoff {
 
 /**
  * The config as one JSON string, or null when it cannot travel exactly (a value JSON would
- * change, or too large): the arbiter then loads the config itself, as before.
+ * change): the arbiter then loads the config itself, as before.
  */
 export function encodeHandoff(loaded: LoadedConfig): string | null {
   const settings: Record<string, unknown> = {};
@@ -56,8 +60,32 @@ export function encodeHandoff(loaded: LoadedConfig): string | null {
   } catch {
     return null;
   }
-  if (text.length > MAX_BYTES || !Bun.deepEquals(JSON.parse(text), handoff, true)) return null;
+  if (!Bun.deepEquals(JSON.parse(text), handoff, true)) return null;
   return text;
+}
+
+/** Writes `text` to a new `0600` file in the temp dir; returns its path, or null if it cannot. */
+export function writeHandoff(text: string): string | null {
+  const path = join(tmpdir(), `bunicorn-handoff-${process.pid}-${crypto.randomUUID()}.json`);
+  try {
+    writeFileSync(path, text, { mode: 0o600, flag: "wx" });
+    return path;
+  } catch {
+    return null;
+  }
+}
+
+/** Reads and deletes the handoff file at `path`; null when it is gone or unreadable. */
+export function takeHandoff(path: string): string | null {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  } finally {
+    try {
+      unlinkSync(path);
+    } catch {}
+  }
 }
 
 /** The config again, functions imported. Throws an `Error` with a one-line message. */

@@ -131,9 +131,12 @@ test("the re-executed arbiter takes the launcher's config (hooks from the file i
   const port = await freePort();
   const b = await startBunicorn(["-c", `${FIXTURES}/hooks.config.ts`, `${FIXTURES}/app.ts`, "-b", `127.0.0.1:${port}`], { workers: 1, env: { HOOK_LOG: log } });
   await waitFor("when_ready", () => readFileSync(log, "utf8").includes("when_ready"));
-  // The exec'd image received the handoff (its initial environment still shows it)...
-  expect(readFileSync(`/proc/${b.pid}/environ`, "utf8")).toContain("BUNICORN_CONFIG_HANDOFF=");
-  // ...and the worker did not.
+  // The exec'd image was handed a file (its initial environment names it), read and deleted it...
+  const named = readFileSync(`/proc/${b.pid}/environ`, "utf8").split("\0").find((e) => e.startsWith("BUNICORN_CONFIG_HANDOFF="));
+  const path = named!.slice("BUNICORN_CONFIG_HANDOFF=".length);
+  expect(path).toStartWith(tmpdir());
+  expect(existsSync(path)).toBe(false);
+  // ...and the worker was not.
   const [w] = b.workers();
   expect(readFileSync(`/proc/${w}/environ`, "utf8")).not.toContain("BUNICORN_CONFIG_HANDOFF");
   expect(await b.stop()).toBe(0);
