@@ -25,7 +25,8 @@ export interface _BlobBody {
 }
 
 const BODY_MARK = "\n  bodyUsed: false,\n  ";
-const OFFSET_RE = /\n {4}offset: (\d+)/;
+/** The slice offset, the last line of a FileRef body (anchored: a path may contain anything). */
+const OFFSET_RE = /\n {4}offset: (\d+)\n\n {2}\}\n\}$/;
 
 /** The body of `res` when it is a Blob or a file, else null (the body is then untouched). */
 export function _blobBodyOf(res: Response): _BlobBody | null {
@@ -83,7 +84,8 @@ export const BLOB_BODY_DETECTION: boolean = ((): boolean => {
   }
 })();
 
-const EMPTY_RESPONSE_SIZE = estimateShallowMemoryUsageOf(new Response(null));
+/** JSC's shallow size of a Response without a body: more means an owned in-memory body. */
+export const EMPTY_RESPONSE_SIZE = estimateShallowMemoryUsageOf(new Response(null));
 /** Bytes read per step when a file goes through user space. */
 const READ_SLICE = 256 * 1024;
 

@@ -52,8 +52,10 @@
  */
 import { estimateShallowMemoryUsageOf } from "bun:jsc";
 import type { Socket, SocketHandler, SocketListener } from "bun";
-import { _blobBodyOf, _sliceStream, type _BlobBody } from "./_blob-body.ts";
+import { _blobBodyOf, _sliceStream, EMPTY_RESPONSE_SIZE, type _BlobBody } from "./_blob-body.ts";
 import { _ChunkedDecoder, type ChunkSink } from "./_chunked.ts";
+import { errnoName } from "../os/_libc.ts";
+import { headerValue } from "./_header-value.ts";
 import { _resolveRange } from "./_range.ts";
 import { _fs, _sendfile, _sendfileAvailable } from "./_sendfile.ts";
 import { acquireClock, plainResponse, releaseClock, STATUS_TEXT, statusLine, _clock } from "./_status.ts";
@@ -195,7 +197,6 @@ const CONTINUE_LINE = "HTTP/1.1 100 Continue\r\n\r\n";
 // whose shallow size exceeds that of `new Response(null)` has a non-empty body
 // already in memory, and `res.blob()` resolves synchronously. The heuristic is
 // verified at load time and disabled if it does not hold.
-const EMPTY_RESPONSE_SIZE = estimateShallowMemoryUsageOf(new Response(null));
 const FAST_BODY_OK = ((): boolean => {
   try {
     const stream = new ReadableStream({ pull(c) { c.close(); } });
@@ -223,6 +224,8 @@ const PREBUFFER_LIMIT = 256 * 1024;
 
 /** Bytes read and written through Bun's socket when a sendfile(2) would block. */
 const SENDFILE_SLICE = 64 * 1024;
+const EPIPE = 32;
+const ECONNRESET = 104;
 
 const NOT_YET: unique symbol = Symbol("not yet");
 
@@ -232,12 +235,6 @@ function settledSoon<T>(p: Promise<T>): T | typeof NOT_YET | Promise<T | typeof 
   if (st === "fulfilled") return Bun.peek(p) as T;
   if (st === "rejected") return p;
   return Promise.race([p, new Promise<typeof NOT_YET>((resolve) => setImmediate(resolve, NOT_YET))]);
-}
-
-/** The first value of request header `name` (lower case) in a flat `[name, value, …]` list. */
-function headerValue(flat: readonly string[], name: string): string | null {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i]!.length === name.length && flat[i]!.toLowerCase() === name) return flat[i + 1]!;
-  return null;
 }
 
 /** `head` (starting with a status line) with the status line replaced by `status`'s. */
@@ -1084,7 +1081,11 @@ class _Conn implements ChunkSink {
       blob.then(
         (b) => {
           if (this.closed) return this.done(ex);
-          if (this.writeBlob(ex, h, { blob: b, file: bb.file }, isHead, noBody)) this.done(ex);
+          try {
+            if (this.writeBlob(ex, h, { blob: b, file: bb.file }, isHead, noBody)) this.done(ex);
+          } catch (err) {
+            this.failStream(ex, err, false);
+          }
         },
         (err: unknown) => this.failStream(ex, err, false),
       );
@@ -1105,38 +1106,60 @@ class _Conn implements ChunkSink {
     }
     const file = bb.file;
     const fs = _fs();
-    const fd = file.path !== null ? fs.openSync(file.path, "r") : file.fd;
-    let size = blob.size;
+    const own = file.path !== null;
+    const fd = own ? fs.openSync(file.path!, "r") : file.fd;
+    const release = (): void => {
+      if (own) fs.closeSync(fd);
+    };
+    let st;
+    try {
+      st = fs.fstatSync(fd);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    if (!st.isFile()) {
+      release();
+      // A directory opens and has a size, but is no body: the app's error, as under Bun.serve.
+      if (own) throw new Error(`EISDIR or not a regular file: cannot send ${file.path} as a response body`);
+      // A pipe or socket given by fd: read it as a stream.
+      void this.streamBody(ex, h, blob.stream(), ex.head !== null && ex.head.versionMinor === 0);
+      return false;
+    }
+    // The size now (the Blob's was taken earlier), never past the end of the file.
+    let size = Math.min(blob.size, Math.max(0, st.size - file.offset));
     let offset = file.offset;
     let part: Blob = blob;
     if (ex.status === 200 && !isHead && ex.head !== null && ex.head.method === "GET") {
       // Range requests, as Bun.serve answers them for a file: one range, 200 responses only.
       const range = _resolveRange(headerValue(ex.head.headers, "range"), size);
+      const acceptRanges = h.includes("\r\naccept-ranges:") ? "" : "Accept-Ranges: bytes\r\n";
       if (range.kind === "unsatisfiable") {
-        if (file.path !== null) fs.closeSync(fd);
-        this.writeStr(withStatus(ex, h, 416) + "Content-Range: bytes */" + size + "\r\nAccept-Ranges: bytes\r\nContent-Length: 0\r\n\r\n");
+        release();
+        this.writeStr(withStatus(ex, h, 416) + "Content-Range: bytes */" + size + "\r\n" + acceptRanges + "Content-Length: 0\r\n\r\n");
         return true;
       }
       if (range.kind === "part") {
-        h = withStatus(ex, h, 206) + "Content-Range: bytes " + range.start + "-" + (range.end - 1) + "/" + size + "\r\nAccept-Ranges: bytes\r\n";
-        ex.resHeaders?.push("Content-Range", `bytes ${range.start}-${range.end - 1}/${size}`, "Accept-Ranges", "bytes");
+        h = withStatus(ex, h, 206) + "Content-Range: bytes " + range.start + "-" + (range.end - 1) + "/" + size + "\r\n" + acceptRanges;
+        ex.resHeaders?.push("Content-Range", `bytes ${range.start}-${range.end - 1}/${size}`);
+        if (acceptRanges !== "") ex.resHeaders?.push("Accept-Ranges", "bytes");
         part = blob.slice(range.start, range.end);
         offset += range.start;
         size = range.end - range.start;
       }
     }
     if (isHead || size === 0) {
-      if (file.path !== null) fs.closeSync(fd);
+      release();
       this.writeStr(h + "Content-Length: " + size + "\r\n\r\n");
       return true;
     }
     if (!this.engine.sendfile || !_sendfileAvailable()) {
-      if (file.path !== null) fs.closeSync(fd);
-      void this.streamKnownLength(ex, h, part, false);
+      release();
+      void this.streamKnownLength(ex, h, part.size === size ? part : part.slice(0, size), false);
       return false;
     }
     this.writeStr(h + "Content-Length: " + size + "\r\n\r\n");
-    return this.sendFileBody(ex, fd, file.path !== null, offset, size);
+    return this.sendFileBody(ex, fd, own, offset, size);
   }
 
   /**
@@ -1154,7 +1177,9 @@ class _Conn implements ChunkSink {
         if (this.out !== null) return false;
         const n = _sendfile(sockFd, fd, offset + sent, size - sent);
         if (n < 0) {
-          // The peer is gone (EPIPE, ECONNRESET…): the close handler finishes the exchange.
+          // The peer gone (EPIPE, ECONNRESET) is no error worth a line; anything else is reported.
+          if (n !== -EPIPE && n !== -ECONNRESET) this.engine.reportError(new Error(`sendfile: ${errnoName(-n)}`), ex.req);
+          ex.keepAlive = false;
           this.socket.terminate();
           return true;
         }
@@ -1384,7 +1409,8 @@ class _Conn implements ChunkSink {
     engine.inFlight--;
     engine.requestsServed++;
     this.served++;
-    if (engine.onResponse !== null) engine.record(ex);
+    // An exchange that sent nothing (its client left first) is not logged, as in Gunicorn.
+    if (engine.onResponse !== null && ex.status !== 0) engine.record(ex);
     if (this.closed) return;
     // A body the app did not read: drain small ones, otherwise close.
     if (this.bodyEx === ex) {

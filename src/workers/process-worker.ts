@@ -5,6 +5,7 @@
  * parser); in shared-socket mode it serves the arbiter's socket with bunicorn's HTTP engine.
  */
 import type { Server } from "bun";
+import { headerValue } from "../http/_header-value.ts";
 import type { HttpEngine, ResponseRecord } from "../http/index.ts";
 import type { AccessRecord } from "../log/access-format.ts";
 import { Worker } from "./base.ts";
@@ -125,12 +126,6 @@ function tlsOptions(cfg: ProcessWorker["cfg"]): { tls: Record<string, unknown> }
   return { tls };
 }
 
-function headerLookup(flat: string[]): (name: string) => string | null {
-  return (name) => {
-    for (let i = 0; i < flat.length; i += 2) if (flat[i]!.toLowerCase() === name) return flat[i + 1]!;
-    return null;
-  };
-}
 
 /** The engine's record of a finished exchange, as the access log wants it. */
 function toAccessRecord(r: ResponseRecord): AccessRecord {
@@ -143,7 +138,7 @@ function toAccessRecord(r: ResponseRecord): AccessRecord {
     bytes: r.bytesSent,
     durationMs: r.durationMs,
     time: Date.now(),
-    requestHeader: headerLookup(r.requestHeaders),
-    responseHeader: headerLookup(r.responseHeaders),
+    requestHeader: (name) => headerValue(r.requestHeaders, name),
+    responseHeader: (name) => headerValue(r.responseHeaders, name),
   };
 }

@@ -268,8 +268,9 @@ describe("request bodies", () => {
     c.end();
   });
 
-  test("a client gone while its body is collected leaves nothing in flight", async () => {
-    const e = start(() => new Response("never"));
+  test("a client gone while its body is collected leaves nothing in flight, and no access record", async () => {
+    const records: ResponseRecord[] = [];
+    const e = start(() => new Response("never"), { onResponse: (r) => records.push(r) });
     const c = await connect(e.port);
     c.write("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\npartial");
     await Bun.sleep(50);
@@ -279,6 +280,7 @@ describe("request bodies", () => {
     while ((e.inFlight !== 0 || e.connections !== 0) && Date.now() < deadline) await Bun.sleep(10);
     expect(e.inFlight).toBe(0);
     expect(e.connections).toBe(0);
+    expect(records).toEqual([]);
   });
 
   test("a body read late (socket paused for backpressure) is followed by a pipelined request", async () => {
@@ -585,6 +587,28 @@ describe("responses", () => {
       expect(rs[0]!.body).toBe("Internal Server Error\n");
       expect(rs[1]!.body).toBe("fine");
       expect(String(errors[0])).toContain("ENOENT");
+      c.end();
+    });
+
+    test("a directory as a file body: a plain 500 before any head, reported; the connection keeps serving", async () => {
+      const errors: unknown[] = [];
+      const e = start((req) => (req.url.endsWith("/dir") ? new Response(Bun.file(dir)) : new Response("fine")), { onError: (err) => errors.push(err) });
+      const c = await connect(e.port);
+      c.write(GET("/dir") + GET("/ok"));
+      const rs = parseAll(await c.until(hasN(2)));
+      expect(rs.map((r) => r.status)).toEqual([500, 200]);
+      expect(rs[0]!.body).toBe("Internal Server Error\n");
+      expect(String(errors[0])).toContain("not a regular file");
+      c.end();
+    });
+
+    test("an app's own Accept-Ranges is not repeated on a 206", async () => {
+      const e = start(() => new Response(Bun.file(big), { headers: { "accept-ranges": "bytes" } }));
+      const c = await connect(e.port);
+      c.write(GET("/f", "Range: bytes=0-3"));
+      const text = await c.until(hasN(1));
+      expect(text.match(/accept-ranges/gi)?.length).toBe(1);
+      expect(parseAll(text)[0]!.status).toBe(206);
       c.end();
     });
 
