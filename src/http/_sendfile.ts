@@ -4,7 +4,9 @@
  *
  * Everything loads on the first file response: `bun:ffi` and its `dlopen` (which compiles call
  * wrappers) and `node:fs` cost resident memory that a worker that never serves a file should not
- * pay (see docs/design.md, "Memory"). Linux only; elsewhere, or if libc cannot be opened,
+ * pay (see docs/design.md, "Memory"). Its own two-symbol `dlopen` rather than `src/os/_libc.ts`'s:
+ * that one compiles a wrapper for each of its ~20 functions, which a shared-socket worker
+ * otherwise never loads. Linux only; elsewhere, or if libc cannot be opened,
  * {@link _sendfileAvailable} is false and files are read through user space.
  *
  * Not part of the public API.
