@@ -4,7 +4,7 @@
  * process names, and --reload on a file change.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,6 +107,48 @@ describe("malformed requests", () => {
 
 describe("static files (Bun.file bodies)", () => {
   const source = readFileSync(`${FIXTURES}/app.ts`, "utf8");
+
+  for (const mode of ["reuse-port", "shared-socket"] as const) {
+    test(`${mode}: a download in progress when TERM arrives completes; then the arbiter exits 0`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "bunicorn-big-"));
+      const big = join(dir, "big.bin");
+      const size = 24 * 1024 * 1024;
+      writeFileSync(big, Buffer.alloc(size, 7));
+      const port = await freePort();
+      const extra = mode === "shared-socket" ? ["--no-reuse-port"] : [];
+      const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "1", "-b", `127.0.0.1:${port}`, ...extra], { workers: 1, env: { FIXTURE_BIG_FILE: big } });
+      const sock = connect(port, "127.0.0.1");
+      let got = 0;
+      let head = "";
+      const done = new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`download stalled at ${got} bytes`)), 20_000);
+        sock.on("error", reject);
+        sock.on("data", (d: Buffer) => {
+          if (head === "") {
+            head = d.toString("latin1", 0, d.indexOf("\r\n\r\n"));
+            got += d.length - (head.length + 4);
+            // Slow reader: the server's writes back up while the stop begins.
+            sock.pause();
+            b.signal("SIGTERM");
+            setTimeout(() => sock.resume(), 500);
+          } else got += d.length;
+          if (got >= size) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      sock.write(`GET /big-file HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await done;
+      sock.destroy();
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(head.toLowerCase()).toContain(`content-length: ${size}`);
+      expect(got).toBe(size);
+      expect(await b.proc.exited).toBe(0);
+      rmSync(dir, { recursive: true, force: true });
+    }, 40_000);
+  }
+
   for (const mode of ["reuse-port", "shared-socket"] as const) {
     test(`${mode}: a file goes out whole with a Content-Length; --no-sendfile reads it through user space`, async () => {
       for (const sendfile of [true, false]) {
