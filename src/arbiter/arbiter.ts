@@ -371,6 +371,14 @@ export class Arbiter implements ArbiterView {
         w.retiringSince = performance.now();
         this.wakeup();
         break;
+      case "abort":
+        // Killed like a timed-out worker (its worker_abort hook has run): SIGKILL, replaced.
+        if (w.abortedAt === null && !w.stopping) {
+          this.log.critical("WORKER TIMEOUT (pid:%s): %s", w.pid, msg.reason);
+          w.abortedAt = performance.now();
+          this.kill(w, "SIGKILL");
+        }
+        break;
     }
   }
 

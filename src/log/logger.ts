@@ -50,7 +50,7 @@ export interface LoggerOptions {
 }
 
 /** A log target. `bare` is the line without its timestamp (syslog adds its own). */
-type Sink = { write(line: string, level: LogLevelName, bare: string): void; reopen(): void; close(): void };
+type Sink = { write(line: string, level: LogLevelName, bare: string): void; flush(): void; reopen(): void; close(): void };
 
 export class Logger implements LogMethods {
   readonly cfg: Readonly<Settings>;
@@ -91,10 +91,10 @@ export class Logger implements LogMethods {
       const { SyslogTransport, FACILITY } = syslogModule();
       const facility = FACILITY[this.cfg.syslog_facility] ?? 1;
       const transport = target === "syslog" ? (this.syslog ??= new SyslogTransport(address, facility)) : new SyslogTransport(address, facility);
-      return { write: (_line, level, bare) => transport.log(level, ident, bare), reopen: () => {}, close: () => transport.close() };
+      return { write: (_line, level, bare) => transport.log(level, ident, bare), flush: () => {}, reopen: () => {}, close: () => transport.close() };
     }
     const w = new LineWriter(target, dash);
-    return { write: (line) => w.write(line), reopen: () => w.reopen(), close: () => w.close() };
+    return { write: (line) => w.write(line), flush: () => w.flushSync(), reopen: () => w.reopen(), close: () => w.close() };
   }
 
   private writeError(obj: LogObject): void {
@@ -153,6 +153,11 @@ export class Logger implements LogMethods {
   increment(_name: string, _value = 1): void {}
   /** A timing in milliseconds; no-op unless the logger sends metrics. */
   histogram(_name: string, _ms: number): void {}
+
+  /** Writes out every line still batched in memory (before the process may be killed). */
+  flush(): void {
+    for (const s of [...this.errorSinks, ...this.accessSinks]) s.flush();
+  }
 
   /** USR1: reopen every log file (after logrotate moved them). */
   reopen(): void {

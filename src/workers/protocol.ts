@@ -4,7 +4,9 @@
  * plain data, and Bun's JSON channel costs each process ~0.5 MB less RSS than `advanced`).
  *
  * worker → arbiter: `booted` (app loaded and listening: the readiness signal), `heartbeat` (from
- * the event loop, at least every `timeout/2` s), `retiring` (max_requests reached).
+ * the event loop, at least every `timeout/2` s), `retiring` (max_requests reached), `abort`
+ * (kill this worker now, as a timed-out one: a gthread worker whose thread is stuck in
+ * reuse-port mode, see `thread-worker.ts`).
  * arbiter → worker: `init` (first message), `stop` (graceful), `quit` (fast), `reopen-logs`.
  */
 import type { Settings } from "../config/registry.ts";
@@ -41,7 +43,8 @@ export type ArbiterMessage = WorkerInit | { type: "stop" } | { type: "quit" } | 
 export type WorkerMessage =
   | { type: "booted" }
   | { type: "heartbeat"; requests: number; inFlight: number; rss: number }
-  | { type: "retiring"; reason: string };
+  | { type: "retiring"; reason: string }
+  | { type: "abort"; reason: string };
 
 /** Exit status of a worker that fails before booting (Gunicorn's `WORKER_BOOT_ERROR`). */
 export const WORKER_BOOT_ERROR = 3;

@@ -11,8 +11,16 @@
  * - a thread reports a heartbeat from its own event loop every `beatMs` (≤ 500 ms); a thread
  *   silent for `timeout` seconds has a stuck loop: `THREAD TIMEOUT` is logged, the
  *   `worker_abort` hook runs (on the main thread, with this worker: a stuck thread cannot run
- *   anything), the thread is `terminate()`d and a new one takes its slot. The process (and
- *   its pid) stays; the arbiter's own timeout only sees the main thread, which is not stuck;
+ *   anything), then:
+ *   - shared-socket mode: the thread is `terminate()`d (its connections close) and a new one
+ *     takes its slot; the process (and its pid) stays. The arbiter's own timeout only sees the
+ *     main thread, which is not stuck;
+ *   - reuse-port mode: the arbiter kills the whole worker process, as Gunicorn's timeout does,
+ *     and starts a new one. Terminating just the thread is not possible there: Bun 1.4.4's
+ *     `Bun.serve` then answers the thread's in-flight requests itself with an empty
+ *     `204 No Content`, so the client of the stuck request would see a success. A killed
+ *     process answers nothing (the client sees the connection reset), and requests in flight on
+ *     the worker's other threads are cut with it, as with any timed-out Gunicorn worker;
  * - a thread that dies for any other reason is replaced too (with a back-off if its
  *   replacement cannot start).
  *
@@ -24,10 +32,6 @@
  * - In reuse-port mode the kernel keeps hashing new connections to a stuck thread's socket
  *   until it is terminated, and connections queued there are reset then (unless
  *   `net.ipv4.tcp_migrate_req=1`), exactly as with a stuck `sync` worker process.
- * - Known gap (reuse-port mode): when a thread is `terminate()`d, Bun 1.4.4's `Bun.serve`
- *   answers the requests still in flight on it with an empty `204 No Content` itself, so the
- *   client of the stuck request sees a success. Shared-socket mode (bunicorn's engine) just
- *   closes those connections.
  */
 import { AppLoadError } from "../app/load-app.ts";
 import { callHook } from "../config/call-hook.ts";
@@ -286,6 +290,16 @@ export class ThreadWorker extends Worker {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([callHook(this.cfg, this.log, "worker_abort", this), new Promise<void>((r) => (timer = setTimeout(r, ABORT_HOOK_MS)))]);
     clearTimeout(timer);
+    if (this.listeners.some((l) => l.mode === "reuse-port")) {
+      // Not terminate(): Bun.serve would answer the stuck request with an empty 204 (see above).
+      this.log.flush?.(); // the lines above, before the SIGKILL (a plugin logger may lack it)
+      try {
+        process.send?.({ type: "abort", reason: `thread ${slot.threadId} stuck` });
+      } catch {}
+      // Should the arbiter not act (it is gone, or its IPC is), the process goes anyway.
+      setTimeout(() => process.kill(process.pid, "SIGKILL"), 2000).unref();
+      return;
+    }
     slot.thread.terminate();
     // Replace at once: the close event of a terminated thread is not waited for.
     slot.state = "ready";
