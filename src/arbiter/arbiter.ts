@@ -17,13 +17,18 @@ import type { ArbiterView, WorkerRecord } from "../hook-types.ts";
 import { captureOutputPath } from "../log/capture-output.ts";
 import { createLogger } from "../log/load-logger.ts";
 import type { Logger } from "../log/logger.ts";
-import { listenFds, sdNotify } from "../net/index.ts";
-import { isPid1, OrphanReaper, setProcessComm, tcpMigrateReq } from "../os/index.ts";
+import { isPid1, OrphanReaper, setProcessComm, tcpMigrateReq } from "../os/process.ts";
 import { VERSION } from "../version.ts";
 import { WORKER_BOOT_ERROR, type ArbiterMessage, type WorkerMessage } from "../workers/protocol.ts";
 import { closeListeners, openListeners, workerListenerSpecs, type Listener } from "./listeners.ts";
-import { Pidfile, processAlive } from "./pidfile.ts";
-import { watchForReload } from "./reloader.ts";
+import type { Pidfile } from "./pidfile.ts";
+
+/**
+ * Modules an idle arbiter does not need, loaded on first use (each module costs resident memory):
+ * systemd's protocol (only with `LISTEN_FDS` / `NOTIFY_SOCKET`), the pidfile, the reloader.
+ */
+const systemd = (): typeof import("../net/systemd.ts") => require("../net/systemd.ts");
+const pidfiles = (): typeof import("./pidfile.ts") => require("./pidfile.ts");
 
 const WORKER_ENTRY = new URL("../workers/worker-main.ts", import.meta.url).pathname;
 
@@ -175,7 +180,7 @@ export class Arbiter implements ArbiterView {
     const inherited = this.inheritedFds();
     this.listeners = await openListeners(this.cfg, inherited, this.parentArbiter === null);
     if (this.cfg.pidfile) {
-      this.pidfile = new Pidfile(this.cfg.pidfile);
+      this.pidfile = new (pidfiles().Pidfile)(this.cfg.pidfile);
       this.pidfile.create(this.pid, this.parentArbiter);
     }
     for (const l of this.listeners) this.log.info("Listening at: %s (%s)", l.display, this.pid);
@@ -203,7 +208,7 @@ export class Arbiter implements ArbiterView {
       delete process.env.BUNICORN_FD;
       return fds;
     }
-    return listenFds(env);
+    return env.LISTEN_FDS === undefined ? [] : systemd().listenFds(env);
   }
 
   // ---- the signal queue ------------------------------------------------------------------
@@ -505,7 +510,7 @@ export class Arbiter implements ArbiterView {
     }
     if (!this.readyFired && ready >= this.numWorkers && this.numWorkers > 0) {
       this.readyFired = true;
-      sdNotify(`READY=1\nSTATUS=bunicorn arbiter booted, ${ready} workers\nMAINPID=${this.pid}`);
+      if (process.env.NOTIFY_SOCKET) systemd().sdNotify(`READY=1\nSTATUS=bunicorn arbiter booted, ${ready} workers\nMAINPID=${this.pid}`);
       void this.hook("when_ready", this);
     }
   }
@@ -572,7 +577,7 @@ export class Arbiter implements ArbiterView {
       this.log.warning("USR2 signal ignored. Child exists.");
       return;
     }
-    if (this.parentArbiter !== null && processAlive(this.parentArbiter)) {
+    if (this.parentArbiter !== null && pidfiles().processAlive(this.parentArbiter)) {
       this.log.warning("USR2 signal ignored. Parent exists.");
       return;
     }
@@ -647,6 +652,7 @@ export class Arbiter implements ArbiterView {
   }
 
   private startReloader(): void {
+    const { watchForReload } = require("./reloader.ts") as typeof import("./reloader.ts");
     this.stopWatching = watchForReload(this.cfg, (file) => {
       this.log.info("Worker reloading: %s modified", file);
       if (!this.queue.includes("RELOAD")) this.queue.push("RELOAD");

@@ -10,19 +10,17 @@
  */
 import type { Settings } from "../config/registry.ts";
 import { ConfigError } from "../config/setting.ts";
-import {
-  adoptListenSocket,
-  closeFd,
-  describeBind,
-  formatBind,
-  openListenSocket,
-  parseBind,
-  resolveBind,
-  socketInfoToBind,
-  type BindAddress,
-} from "../net/index.ts";
+import { describeBind, formatBind, parseBind, resolveBind, type BindAddress } from "../net/bind-address.ts";
 import { unlinkSync } from "node:fs";
 import type { ListenerSpec } from "../workers/protocol.ts";
+
+/**
+ * The raw-socket code (and with it `src/os/_libc.ts`), loaded on first use: an arbiter in
+ * reuse-port mode with no inherited sockets never needs it.
+ */
+function sockets(): typeof import("../net/listen-socket.ts") {
+  return require("../net/listen-socket.ts");
+}
 
 export interface Listener {
   /** What the arbiter logs: `http://127.0.0.1:8000`, `unix:/tmp/x.sock`. */
@@ -55,6 +53,7 @@ export async function openListeners(cfg: Settings, inherited: number[], probe = 
   try {
     if (inherited.length > 0) {
       for (const fd of inherited) {
+        const { adoptListenSocket, socketInfoToBind } = sockets();
         const info = adoptListenSocket(fd);
         const address = socketInfoToBind(info);
         listeners.push({ display: formatBind(address), mode: "shared", fd, address, ownsPath: false });
@@ -95,6 +94,7 @@ export async function openListeners(cfg: Settings, inherited: number[], probe = 
 
 function openOne(address: BindAddress, cfg: Settings, reusePortAllowed: boolean, probe: boolean): Listener {
   if (address.kind === "fd") {
+    const { adoptListenSocket, socketInfoToBind } = sockets();
     const bound = socketInfoToBind(adoptListenSocket(address.fd));
     return { display: formatBind(bound), mode: "shared", fd: address.fd, address: bound, ownsPath: false };
   }
@@ -103,7 +103,7 @@ function openOne(address: BindAddress, cfg: Settings, reusePortAllowed: boolean,
     if (probe) probeReusePort(address);
     return { display: formatBind(address), mode: "reuse-port", fd: null, address, ownsPath: false };
   }
-  const fd = openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask });
+  const fd = sockets().openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask });
   return { display: formatBind(address), mode: "shared", fd, address, ownsPath: address.kind === "unix" };
 }
 
@@ -121,6 +121,7 @@ function probeReusePort(address: BindAddress & { kind: "tcp" }): void {
   } catch (e) {
     if ((e as { code?: string }).code === "EADDRINUSE") throw e;
   }
+  const { closeFd, openListenSocket } = sockets();
   closeFd(openListenSocket(address, { reusePort: true, backlog: 1 }));
 }
 
@@ -129,7 +130,7 @@ export function closeListeners(listeners: readonly Listener[], unlink: boolean):
   for (const l of listeners) {
     if (l.fd !== null) {
       try {
-        closeFd(l.fd);
+        sockets().closeFd(l.fd);
       } catch {}
     }
     if (unlink && l.ownsPath && l.address.kind === "unix") {
