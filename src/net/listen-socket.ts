@@ -373,12 +373,7 @@ export function adoptListenSocket(fd: number): SocketInfo {
  * @throws `SyscallError` (e.g. `EBADF`).
  */
 export function setCloexec(fd: number, on: boolean): boolean {
-  const lib = libc();
-  if (lib === null) return false;
-  const flags = check(lib.fcntl(fd, C.F_GETFD, 0), "fcntl(F_GETFD)", `fd ${fd}`);
-  const next = on ? flags | C.FD_CLOEXEC : flags & ~C.FD_CLOEXEC;
-  if (next !== flags) check(lib.fcntl(fd, C.F_SETFD, next), "fcntl(F_SETFD)", `fd ${fd}`);
-  return true;
+  return setFcntlFlag(fd, "FD", C.FD_CLOEXEC, on);
 }
 
 /**
@@ -387,10 +382,16 @@ export function setCloexec(fd: number, on: boolean): boolean {
  * @returns `false` on non-Linux platforms (nothing done), else `true`.
  */
 export function setNonBlocking(fd: number, on: boolean): boolean {
+  return setFcntlFlag(fd, "FL", C.O_NONBLOCK, on);
+}
+
+/** Sets or clears `bit` in the fd's descriptor (`FD`) or status (`FL`) flags, writing only on a change. */
+function setFcntlFlag(fd: number, which: "FD" | "FL", bit: number, on: boolean): boolean {
   const lib = libc();
   if (lib === null) return false;
-  const flags = check(lib.fcntl(fd, C.F_GETFL, 0), "fcntl(F_GETFL)", `fd ${fd}`);
-  const next = on ? flags | C.O_NONBLOCK : flags & ~C.O_NONBLOCK;
-  if (next !== flags) check(lib.fcntl(fd, C.F_SETFL, next), "fcntl(F_SETFL)", `fd ${fd}`);
+  const [get, set] = which === "FD" ? [C.F_GETFD, C.F_SETFD] : [C.F_GETFL, C.F_SETFL];
+  const flags = check(lib.fcntl(fd, get, 0), `fcntl(F_GET${which})`, `fd ${fd}`);
+  const next = on ? flags | bit : flags & ~bit;
+  if (next !== flags) check(lib.fcntl(fd, set, next), `fcntl(F_SET${which})`, `fd ${fd}`);
   return true;
 }
