@@ -1091,18 +1091,18 @@ class _Conn implements ChunkSink {
       );
       return false;
     }
-    if (bb.file === null) {
-      const p = blob.bytes();
-      if (Bun.peek.status(p) === "fulfilled") {
-        this.writeKnown(ex, h, Bun.peek(p) as Uint8Array, isHead, noBody);
-        return true;
-      }
-      void this.streamKnownLength(ex, h, blob, isHead || noBody);
-      return false;
-    }
     if (noBody) {
       this.writeStr(h + "\r\n");
       return true;
+    }
+    if (bb.file === null) {
+      const p = blob.bytes();
+      if (Bun.peek.status(p) === "fulfilled") {
+        this.writeKnown(ex, h, Bun.peek(p) as Uint8Array, isHead, false);
+        return true;
+      }
+      void this.streamKnownLength(ex, h, blob, isHead);
+      return false;
     }
     const file = bb.file;
     const fs = _fs();
