@@ -1,9 +1,11 @@
 /**
  * @module
- * citty argument definitions generated from the settings registry, for `bunicorn --help`.
- * (Parsing itself is strict and lives in `src/config/cli-args.ts`.)
+ * citty argument definitions generated from the settings registry, for `bunicorn --help`; each
+ * setting's flags come from `flagsOf` (`src/config/flags.ts`). (Parsing itself is strict and
+ * lives in `src/config/cli-args.ts`.)
  */
 import type { ArgsDef } from "citty";
+import { flagsOf } from "../src/config/flags.ts";
 import { SETTINGS } from "../src/config/registry.ts";
 
 function shortHelp(description: string): string {
@@ -17,26 +19,22 @@ export function registryArgs(): ArgsDef {
     APP_MODULE: { type: "positional", required: false, description: "The app: PATH[:EXPORT] or MODULE:FACTORY(ARGS)" },
   };
   for (const s of SETTINGS) {
-    const flags = s.cli ?? [];
-    const long = flags.find((f) => f.startsWith("--"));
-    if (!long) continue;
-    const short = flags.find((f) => /^-[^-]$/.test(f));
-    const boolean = s.action === "store_true" || s.action === "store_false";
+    const flags = flagsOf(s);
+    const long = flags?.long[0];
+    if (!flags || !long) continue;
+    const type = flags.kind === "boolean" ? "boolean" : "string";
+    const valueHint = flags.meta === null ? {} : { valueHint: flags.meta };
     args[long.slice(2)] = {
-      type: boolean ? "boolean" : "string",
+      type,
       description: shortHelp(s.description),
-      ...(boolean ? {} : { valueHint: s.meta ?? "VALUE" }),
-      ...(short ? { alias: [short.slice(1)] } : {}),
+      ...valueHint,
+      ...(flags.short ? { alias: [flags.short.slice(1)] } : {}),
     };
     // citty renders every alias with one dash, so other long flags get their own line.
-    for (const other of flags.filter((f) => f.startsWith("--") && f !== long)) {
-      args[other.slice(2)] = {
-        type: boolean ? "boolean" : "string",
-        description: `Same as ${long}.`,
-        ...(boolean ? {} : { valueHint: s.meta ?? "VALUE" }),
-      };
+    for (const other of flags.long.slice(1)) {
+      args[other.slice(2)] = { type, description: `Same as ${long}.`, ...valueHint };
     }
-    for (const negative of s.cliNegative ?? []) {
+    for (const negative of flags.negative) {
       args[negative.slice(2)] = { type: "boolean", description: `Turn ${long} off.` };
     }
   }

@@ -2,12 +2,13 @@
  * @module
  * Parses command-line arguments (and `BUNICORN_CMD_ARGS`) with the flags the registry declares.
  *
- * Parsing is strict, unlike citty 0.2's own parser: an unknown flag is an error, and `append`
- * settings (`-b`, `-e`, `--reload-extra-file`) accumulate. The help text is still rendered by
- * citty from the same registry (see `cli/bunicorn.ts`).
+ * Parsing is strict, unlike citty 0.2's own parser: an unknown flag is an error, and repeatable
+ * flags (`-b`, `-e`, `--reload-extra-file`) accumulate. Each setting's flags come from
+ * `flagsOf` (`flags.ts`), as do the help text (citty, `cli/args.ts`) and `docs/settings.md`.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { SETTINGS } from "./registry.ts";
+import { flagsOf } from "./flags.ts";
 import { ConfigError, type SettingDef } from "./setting.ts";
 
 /** Raw (unvalidated) values from one argument list, by setting name. */
@@ -28,7 +29,10 @@ export class UsageError extends ConfigError {
 
 interface FlagTarget {
   setting: SettingDef;
+  /** What a flag that takes no value stores. */
   value?: boolean;
+  /** Values of a repeatable flag accumulate. */
+  repeatable?: boolean;
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -40,20 +44,19 @@ function buildOptions(): { options: Options; targets: Map<string, FlagTarget> } 
   };
   const targets = new Map<string, FlagTarget>();
   for (const s of SETTINGS) {
-    const flags = s.cli ?? [];
-    const longs = flags.filter((f) => f.startsWith("--"));
-    const short = flags.find((f) => /^-[^-]$/.test(f))?.slice(1);
-    const boolean = s.action === "store_true" || s.action === "store_false";
-    longs.forEach((flag, i) => {
+    const flags = flagsOf(s);
+    if (!flags) continue;
+    const boolean = flags.kind === "boolean";
+    flags.long.forEach((flag, i) => {
       const name = flag.slice(2);
       options[name] = {
         type: boolean ? "boolean" : "string",
-        ...(i === 0 && short ? { short } : {}),
-        ...(s.action === "append" ? { multiple: true } : {}),
+        ...(i === 0 && flags.short ? { short: flags.short.slice(1) } : {}),
+        ...(flags.kind === "repeatable" ? { multiple: true } : {}),
       };
-      targets.set(name, boolean ? { setting: s, value: s.action === "store_true" } : { setting: s });
+      targets.set(name, boolean ? { setting: s, value: flags.sets === true } : { setting: s, repeatable: flags.kind === "repeatable" });
     });
-    for (const flag of s.cliNegative ?? []) {
+    for (const flag of flags.negative) {
       const name = flag.slice(2);
       options[name] = { type: "boolean" };
       targets.set(name, { setting: s, value: false });
@@ -84,7 +87,7 @@ export function parseCommandLine(argv: readonly string[], origin = "command line
     if (target.value !== undefined) {
       if (token.inlineValue) throw new UsageError(`${origin}: option --${token.name} takes no value`);
       values[name] = target.value;
-    } else if (target.setting.action === "append") {
+    } else if (target.repeatable) {
       values[name] = [...((values[name] as string[] | undefined) ?? []), token.value ?? ""];
     } else {
       values[name] = token.value ?? "";

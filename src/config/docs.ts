@@ -4,6 +4,7 @@
  * section, one heading per setting, with its flags, default, environment variable, how it maps
  * onto Bun and its description. `test/config/docs.test.ts` fails when the file is stale.
  */
+import { flagsOf } from "./flags.ts";
 import { SETTINGS } from "./registry.ts";
 import { SECTIONS, envName, type SettingDef } from "./setting.ts";
 import { formatValue } from "./print.ts";
@@ -15,12 +16,14 @@ const SUPPORT_LABEL: Record<SettingDef["support"], string> = {
   "not-applicable": "not applicable on Bun",
 };
 
-function flagsOf(s: SettingDef): string | null {
-  const flags = [...(s.cli ?? []), ...(s.cliNegative ?? [])];
-  if (flags.length === 0) return null;
-  const boolean = s.action === "store_true" || s.action === "store_false";
-  return flags
-    .map((f) => (boolean || (s.cliNegative ?? []).includes(f) ? `\`${f}\`` : `\`${f} ${s.meta ?? "VALUE"}\``))
+/** The flags as the docs list them: `` `-w INT`, `--workers INT` ``, negative forms last. */
+function commandLineOf(s: SettingDef): string | null {
+  const flags = flagsOf(s);
+  if (!flags) return null;
+  const withValue = (f: string) => (flags.meta === null ? `\`${f}\`` : `\`${f} ${flags.meta}\``);
+  return [...(flags.short ? [flags.short] : []), ...flags.long]
+    .map(withValue)
+    .concat(flags.negative.map((f) => `\`${f}\``))
     .join(", ");
 }
 
@@ -52,7 +55,7 @@ export function renderSettingsDoc(): string {
     out.push(`## ${section}`, "");
     for (const s of settings) {
       out.push(`### \`${s.name}\``, "");
-      const flags = flagsOf(s);
+      const flags = commandLineOf(s);
       if (s.hookSignature) out.push(`**Hook:** \`${s.hookSignature}\` (runs in the ${s.scope === "arbiter" ? "arbiter" : "worker"})  `);
       if (flags) out.push(`**Command line:** ${flags}  `);
       out.push(`**Default:** ${defaultOf(s)}  `);
