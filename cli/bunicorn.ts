@@ -11,7 +11,7 @@
  * loading the registry or the parsers (modules are imported on demand for that reason).
  */
 import { HANDOFF_ENV } from "../src/config/handoff.ts";
-import { ConfigError } from "../src/config/setting.ts";
+import { ConfigError, reportFatal } from "../src/errors.ts";
 import { TITLED_ENV } from "../src/os/proc-title.ts";
 import { VERSION } from "../src/version.ts";
 
@@ -25,12 +25,12 @@ async function main(argv: string[]): Promise<number> {
   const handoff = handoffPath !== undefined && process.env[TITLED_ENV] ? (await import("../src/config/handoff.ts")).takeHandoff(handoffPath) : null;
   if (handoff !== null) {
     const { decodeHandoff } = await import("../src/config/handoff.ts");
-    const { report, startArbiter } = await import("../src/arbiter/start.ts");
+    const { startArbiter } = await import("../src/arbiter/start.ts");
     let loaded;
     try {
       loaded = await decodeHandoff(handoff);
     } catch (e) {
-      return report(new ConfigError(e instanceof Error ? e.message : String(e)));
+      return reportFatal(new ConfigError(e instanceof Error ? e.message : String(e)));
     }
     return startArbiter(loaded, ctx);
   }
@@ -44,9 +44,7 @@ async function main(argv: string[]): Promise<number> {
     }
     return await runLoaded(loaded, { ...ctx, title: true });
   } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    process.stderr.write(`Error: ${e.message}\n`);
-    return e.exitCode;
+    return reportFatal(e);
   }
 }
 

@@ -9,11 +9,12 @@
 export { run, type RunOptions } from "./run.ts";
 export { loadConfig, type LoadConfigOptions, type LoadedConfig, type SettingSource } from "./config/load.ts";
 export { SETTINGS, getSetting, type Settings, type SettingName } from "./config/registry.ts";
-export { ConfigError, type SettingDef, type Section, type Support } from "./config/setting.ts";
+export { type SettingDef, type Section, type Support } from "./config/setting.ts";
+export { AppLoadError, APP_LOAD_ERROR, ConfigError, WORKER_BOOT_ERROR } from "./errors.ts";
 export { formatConfig } from "./config/print.ts";
-export { loadApp, parseAppSpec, AppLoadError, APP_LOAD_ERROR, type FetchApp, type AppLike } from "./app/load-app.ts";
+export { loadApp, parseAppSpec, type FetchApp, type AppLike } from "./app/load-app.ts";
 export { Worker, type WorkerOptions } from "./workers/base.ts";
-export { WORKER_BOOT_ERROR, type ListenerSpec } from "./workers/protocol.ts";
+export { type ListenerSpec } from "./workers/protocol.ts";
 export { loadClass, type PluginKind } from "./plugins/load-class.ts";
 export { Logger, formatLogTime, formatMessage, type LoggerOptions, type AccessRecord, type LogLevelName } from "./log/logger.ts";
 export { StatsdLogger } from "./log/statsd-logger.ts";

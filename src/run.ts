@@ -4,13 +4,13 @@
  * this). Workers are separate processes that import the app by path, so the app is given as
  * `APP_MODULE` (`"./server.ts:app"`), not as an object.
  */
-import { AppLoadError, loadApp } from "./app/load-app.ts";
-import { report, startArbiter } from "./arbiter/start.ts";
+import { loadApp } from "./app/load-app.ts";
+import { startArbiter } from "./arbiter/start.ts";
 import { encodeHandoff, HANDOFF_ENV, takeHandoff, writeHandoff } from "./config/handoff.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { formatConfig } from "./config/print.ts";
 import type { Settings } from "./config/registry.ts";
-import { firstLine } from "./errors.ts";
+import { AppLoadError, ConfigError, EXIT_USAGE_ERROR, firstLine, reportFatal } from "./errors.ts";
 import { execWithTitle, TITLED_ENV } from "./os/proc-title.ts";
 
 export interface RunOptions {
@@ -34,7 +34,7 @@ export async function run(options: RunOptions = {}): Promise<number> {
   try {
     loaded = await loadConfig({ argv, env, cwd, ...(options.settings ? { overrides: options.settings } : {}) });
   } catch (e) {
-    return report(e);
+    return reportFatal(e);
   }
   return runLoaded(loaded, { argv, env, cwd });
 }
@@ -49,16 +49,13 @@ export async function runLoaded(
     process.stdout.write(`${formatConfig(cfg)}\n`);
     return 0;
   }
-  if (!loaded.app) {
-    process.stderr.write("Error: No application module specified.\n");
-    return 2;
-  }
+  if (!loaded.app) return reportFatal(new ConfigError("No application module specified.", EXIT_USAGE_ERROR));
   if (cfg.check_config) {
     try {
       await loadApp(loaded.app, cfg.chdir);
     } catch (e) {
-      process.stderr.write(`Error: ${e instanceof AppLoadError ? e.message : firstLine(e)}\n`);
-      return 1;
+      // Exit 1 (not 4): the check's answer is "this config does not work".
+      return reportFatal(new ConfigError(e instanceof AppLoadError ? e.message : firstLine(e)));
     }
     return 0;
   }

@@ -12,10 +12,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import { firstLine } from "../errors.ts";
-
-/** Exit status of a process that cannot load the app (Gunicorn's `APP_LOAD_ERROR`). */
-export const APP_LOAD_ERROR = 4;
+import { AppLoadError, firstLine } from "../errors.ts";
 
 /** The app as bunicorn calls it. */
 export interface FetchApp {
@@ -26,12 +23,6 @@ export interface FetchApp {
 
 /** A fetch function or an object with one. */
 export type AppLike = ((request: Request, server: unknown) => Response | Promise<Response>) | FetchApp;
-
-/** The app could not be loaded: the message is one line, suitable for the error log. */
-export class AppLoadError extends Error {
-  override readonly name = "AppLoadError";
-  readonly exitCode = APP_LOAD_ERROR;
-}
 
 export interface AppSpec {
   module: string;

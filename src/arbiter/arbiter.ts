@@ -7,19 +7,17 @@
  */
 import { closeSync, openSync } from "node:fs";
 import type { Subprocess } from "bun";
-import { APP_LOAD_ERROR } from "../app/load-app.ts";
-import { firstLine } from "../errors.ts";
+import { APP_LOAD_ERROR, ConfigError, firstLine, WORKER_BOOT_ERROR } from "../errors.ts";
 import type { LoadConfigOptions, LoadedConfig } from "../config/load.ts";
 import type { Settings } from "../config/registry.ts";
 import { callHook } from "../config/call-hook.ts";
-import { ConfigError } from "../config/setting.ts";
 import type { ArbiterView, WorkerRecord } from "../hook-types.ts";
 import { captureOutputPath } from "../log/capture-output.ts";
 import { createLogger } from "../log/load-logger.ts";
 import type { Logger } from "../log/logger.ts";
 import { isPid1, OrphanReaper, setProcessComm, tcpMigrateReq } from "../os/process.ts";
 import { VERSION } from "../version.ts";
-import { WORKER_BOOT_ERROR, type ArbiterMessage, type WorkerMessage } from "../workers/protocol.ts";
+import type { ArbiterMessage, WorkerMessage } from "../workers/protocol.ts";
 import { closeListeners, openListeners, workerListenerSpecs, type Listener } from "./listeners.ts";
 import type { Pidfile } from "./pidfile.ts";
 

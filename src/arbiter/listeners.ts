@@ -9,7 +9,7 @@
  *   hands it to every worker at spawn; workers serve it with bunicorn's HTTP engine.
  */
 import type { Settings } from "../config/registry.ts";
-import { ConfigError } from "../config/setting.ts";
+import { ConfigError } from "../errors.ts";
 import { describeBind, formatBind, parseBind, resolveBind, type BindAddress } from "../net/bind-address.ts";
 import { unlinkSync } from "node:fs";
 import type { ListenerSpec } from "../workers/protocol.ts";

@@ -4,7 +4,7 @@
  * is renamed `.oldbin` while a USR2 child runs, and is removed at exit if it is still ours.
  */
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { ConfigError } from "../config/setting.ts";
+import { ConfigError } from "../errors.ts";
 
 /** True when `pid` names a live process (EPERM means it exists but is not ours). */
 export function processAlive(pid: number): boolean {

@@ -5,10 +5,9 @@
  * loop. Shared by `run()` and the re-executed `bunicorn` command, which gets here from the
  * launcher's handoff without loading the settings registry (see `src/config/handoff.ts`).
  */
-import { AppLoadError, APP_LOAD_ERROR, loadApp } from "../app/load-app.ts";
+import { loadApp } from "../app/load-app.ts";
 import type { LoadedConfig } from "../config/load.ts";
-import { ConfigError } from "../config/setting.ts";
-import { firstLine } from "../errors.ts";
+import { AppLoadError, ConfigError, firstLine, reportFatal } from "../errors.ts";
 import { createLogger } from "../log/load-logger.ts";
 import { resolveWorkerClass } from "../workers/worker-classes.ts";
 import { Arbiter } from "./arbiter.ts";
@@ -19,19 +18,6 @@ export interface StartContext {
   cwd: string;
 }
 
-/** Writes one error line and returns the exit status (no stack trace for a user mistake). */
-export function report(e: unknown): number {
-  if (e instanceof ConfigError) {
-    process.stderr.write(`Error: ${e.message}\n`);
-    return e.exitCode;
-  }
-  if (e instanceof AppLoadError) {
-    process.stderr.write(`Error: ${e.message}\n`);
-    return APP_LOAD_ERROR;
-  }
-  throw e;
-}
-
 /** Runs the arbiter until it stops; resolves to the process exit status. */
 export async function startArbiter(loaded: LoadedConfig, ctx: StartContext): Promise<number> {
   const cfg = loaded.settings;
@@ -39,15 +25,13 @@ export async function startArbiter(loaded: LoadedConfig, ctx: StartContext): Pro
   try {
     process.chdir(cfg.chdir);
   } catch (e) {
-    process.stderr.write(`Error: chdir: ${firstLine(e)}\n`);
-    return 1;
+    return reportFatal(new ConfigError(`chdir: ${firstLine(e)}`));
   }
   if (cfg.preload_app) {
     try {
       await loadApp(loaded.app!, cfg.chdir);
     } catch (e) {
-      process.stderr.write(`Error: ${e instanceof AppLoadError ? e.message : firstLine(e)}\n`);
-      return APP_LOAD_ERROR;
+      return reportFatal(e instanceof AppLoadError ? e : new AppLoadError(firstLine(e)));
     }
   }
   let log;
@@ -56,7 +40,7 @@ export async function startArbiter(loaded: LoadedConfig, ctx: StartContext): Pro
     await resolveWorkerClass(cfg, cfg.chdir);
     log = await createLogger(cfg, "arbiter", cfg.chdir);
   } catch (e) {
-    return report(e);
+    return reportFatal(e);
   }
   const arbiter = new Arbiter({ loaded, log, argv: ctx.argv, env: ctx.env, cwd: ctx.cwd });
   return arbiter.run();

@@ -22,7 +22,7 @@
  */
 import { resolve } from "node:path";
 import type { Settings } from "../config/registry.ts";
-import { ConfigError } from "../config/setting.ts";
+import { ConfigError } from "../errors.ts";
 
 export type LogLevelName = "debug" | "info" | "warning" | "error" | "critical";
 const LEVELS = ["debug", "info", "warning", "error", "critical"];

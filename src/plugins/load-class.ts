@@ -11,8 +11,7 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { firstLine } from "../errors.ts";
-import { ConfigError } from "../config/setting.ts";
+import { ConfigError, firstLine } from "../errors.ts";
 
 export type PluginKind = "workers" | "loggers";
 

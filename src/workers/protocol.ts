@@ -45,6 +45,3 @@ export type WorkerMessage =
   | { type: "heartbeat"; requests: number; inFlight: number; rss: number }
   | { type: "retiring"; reason: string }
   | { type: "abort"; reason: string };
-
-/** Exit status of a worker that fails before booting (Gunicorn's `WORKER_BOOT_ERROR`). */
-export const WORKER_BOOT_ERROR = 3;

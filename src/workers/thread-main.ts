@@ -15,8 +15,8 @@
  * are not called for gthread; the thread's log lines go to the main thread's error log.
  */
 import { parentPort, threadId } from "node:worker_threads";
-import { AppLoadError, loadApp } from "../app/load-app.ts";
-import { firstLine } from "../errors.ts";
+import { loadApp } from "../app/load-app.ts";
+import { AppLoadError, firstLine } from "../errors.ts";
 import type { Settings } from "../config/registry.ts";
 import type { LogMethods } from "../hook-types.ts";
 import type { AccessRecord } from "../log/access-format.ts";

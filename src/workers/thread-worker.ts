@@ -33,7 +33,7 @@
  *   until it is terminated, and connections queued there are reset then (unless
  *   `net.ipv4.tcp_migrate_req=1`), exactly as with a stuck `sync` worker process.
  */
-import { AppLoadError } from "../app/load-app.ts";
+import { AppLoadError } from "../errors.ts";
 import { callHook } from "../config/call-hook.ts";
 import { Worker, type WorkerOptions } from "./base.ts";
 import type { FromThread, ThreadInit, ToThread } from "./thread-protocol.ts";

@@ -5,11 +5,11 @@
  * binds (reuse-port mode) and drops privileges, runs `post_fork`, loads the app (exit 4 on
  * failure), serves, runs `post_worker_init`, reports `booted`, and heartbeats from its event loop.
  */
-import { AppLoadError, APP_LOAD_ERROR, loadApp } from "../app/load-app.ts";
+import { loadApp } from "../app/load-app.ts";
 import { callHook } from "../config/call-hook.ts";
 import { importFunctionSettings } from "../config/import-functions.ts";
 import type { Settings } from "../config/registry.ts";
-import { firstLine } from "../errors.ts";
+import { AppLoadError, APP_LOAD_ERROR, firstLine, WORKER_BOOT_ERROR } from "../errors.ts";
 import type { ArbiterInfo } from "../hook-types.ts";
 import { captureOutputPath, recaptureOutput } from "../log/capture-output.ts";
 import { ErrorLog } from "../log/error-log.ts";
@@ -17,7 +17,7 @@ import { createLogger } from "../log/load-logger.ts";
 import type { Logger } from "../log/logger.ts";
 import { dropPrivileges, resolveGroup, resolveUser, setProcessComm } from "../os/index.ts";
 import type { Worker } from "./base.ts";
-import { WORKER_BOOT_ERROR, type ArbiterMessage, type WorkerInit, type WorkerMessage } from "./protocol.ts";
+import type { ArbiterMessage, WorkerInit, WorkerMessage } from "./protocol.ts";
 import { resolveWorkerClass } from "./worker-classes.ts";
 
 const send = (msg: WorkerMessage) => {

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { APP_LOAD_ERROR, AppLoadError, loadApp, parseAppSpec, parseLiteralArgs, resolveAppModule, toFetchApp } from "../../src/app/load-app.ts";
+import { loadApp, parseAppSpec, parseLiteralArgs, resolveAppModule, toFetchApp } from "../../src/app/load-app.ts";
+import { APP_LOAD_ERROR, AppLoadError } from "../../src/errors.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const APPS = resolve(ROOT, "test/fixtures/apps");
