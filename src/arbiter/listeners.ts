@@ -10,6 +10,7 @@
  */
 import type { Settings } from "../config/registry.ts";
 import { ConfigError } from "../errors.ts";
+import { DEFAULT_LIMIT_REQUEST_FIELD_SIZE, DEFAULT_LIMIT_REQUEST_FIELDS, DEFAULT_LIMIT_REQUEST_LINE } from "../http/limits.ts";
 import { describeBind, formatBind, parseBind, resolveBind, type BindAddress } from "../net/bind-address.ts";
 import { unlinkSync } from "node:fs";
 import type { ListenerSpec } from "../workers/protocol.ts";
@@ -36,9 +37,9 @@ export interface Listener {
 /** Settings that only bunicorn's own HTTP engine can honour. */
 export function needsSharedSocket(cfg: Settings): string | null {
   if (cfg.proxy_protocol) return "proxy_protocol";
-  if (cfg.limit_request_line !== 4094) return "limit_request_line";
-  if (cfg.limit_request_fields !== 100) return "limit_request_fields";
-  if (cfg.limit_request_field_size !== 8190) return "limit_request_field_size";
+  if (cfg.limit_request_line !== DEFAULT_LIMIT_REQUEST_LINE) return "limit_request_line";
+  if (cfg.limit_request_fields !== DEFAULT_LIMIT_REQUEST_FIELDS) return "limit_request_fields";
+  if (cfg.limit_request_field_size !== DEFAULT_LIMIT_REQUEST_FIELD_SIZE) return "limit_request_field_size";
   if (cfg.permit_obsolete_folding) return "permit_obsolete_folding";
   if (cfg.strip_header_spaces) return "strip_header_spaces";
   if (cfg.permit_unconventional_http_method) return "permit_unconventional_http_method";

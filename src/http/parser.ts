@@ -57,13 +57,19 @@ import {
   UnsupportedHTTPVersion,
   UnsupportedTransferCoding,
 } from "./errors.ts";
+import {
+  DEFAULT_LIMIT_REQUEST_FIELD_SIZE,
+  DEFAULT_LIMIT_REQUEST_FIELDS,
+  DEFAULT_LIMIT_REQUEST_LINE,
+  MAX_HEADERS,
+  MAX_REQUEST_LINE,
+} from "./limits.ts";
 
-/** Gunicorn's `MAX_REQUEST_LINE`: larger `limitRequestLine` values are clamped to it. */
-export const MAX_REQUEST_LINE = 8190;
-/** Gunicorn's `MAX_HEADERS`: the cap for `limitRequestFields`. */
-export const MAX_HEADERS = 32768;
+/** Gunicorn's `MAX_REQUEST_LINE` (larger `limitRequestLine` values are clamped to it) and
+ * `MAX_HEADERS` (the cap for `limitRequestFields`). */
+export { MAX_HEADERS, MAX_REQUEST_LINE };
 /** Gunicorn's `DEFAULT_MAX_HEADERFIELD_SIZE`. */
-export const DEFAULT_MAX_HEADERFIELD_SIZE = 8190;
+export const DEFAULT_MAX_HEADERFIELD_SIZE = DEFAULT_LIMIT_REQUEST_FIELD_SIZE;
 /**
  * `limitRequestLine: 0` means "unlimited" as in Gunicorn, but a worker must
  * not buffer an endless line, so the engine still stops at this many bytes.
@@ -107,11 +113,11 @@ export interface ResolvedParserOptions {
 
 /** Applies Gunicorn's defaults and clamping rules to parser options. */
 export function resolveParserOptions(o: HttpParserOptions = {}): ResolvedParserOptions {
-  let line = o.limitRequestLine ?? 4094;
+  let line = o.limitRequestLine ?? DEFAULT_LIMIT_REQUEST_LINE;
   if (!Number.isFinite(line) || line < 0 || line > MAX_REQUEST_LINE) line = MAX_REQUEST_LINE;
   else if (line === 0) line = UNLIMITED_REQUEST_LINE_CAP;
   line = Math.floor(line);
-  let fields = o.limitRequestFields ?? 100;
+  let fields = o.limitRequestFields ?? DEFAULT_LIMIT_REQUEST_FIELDS;
   if (!Number.isFinite(fields) || fields <= 0 || fields > MAX_HEADERS) fields = MAX_HEADERS;
   fields = Math.floor(fields);
   let fieldSize = o.limitRequestFieldSize ?? DEFAULT_MAX_HEADERFIELD_SIZE;

@@ -1,4 +1,11 @@
 /** @module Settings of the "Security" section (the HTTP parser's limits). */
+import {
+  DEFAULT_LIMIT_REQUEST_FIELD_SIZE,
+  DEFAULT_LIMIT_REQUEST_FIELDS,
+  DEFAULT_LIMIT_REQUEST_LINE,
+  MAX_HEADERS,
+  MAX_REQUEST_LINE,
+} from "../../http/limits.ts";
 import { defineSetting } from "../setting.ts";
 import * as v from "../validators.ts";
 
@@ -11,8 +18,8 @@ export const securitySettings = [
     section: "Security",
     cli: ["--limit-request-line"],
     meta: "INT",
-    default: () => 4094,
-    validate: v.intRange(0, 8190),
+    default: () => DEFAULT_LIMIT_REQUEST_LINE,
+    validate: v.intRange(0, MAX_REQUEST_LINE),
     scope: "worker",
     support: "translated",
     bunNote: REUSE_PORT_NOTE,
@@ -21,30 +28,30 @@ export const securitySettings = [
 This parameter is used to limit the allowed size of a client's HTTP request-line. Since the
 request-line consists of the HTTP method, URI, and protocol version, this directive places a
 restriction on the length of a request-URI allowed for a request on the server. Value is a number
-from 0 (unlimited) to 8190.`,
+from 0 (unlimited) to ${MAX_REQUEST_LINE}.`,
   }),
   defineSetting({
     name: "limit_request_fields",
     section: "Security",
     cli: ["--limit-request-fields"],
     meta: "INT",
-    default: () => 100,
-    validate: v.intRange(0, 32768),
+    default: () => DEFAULT_LIMIT_REQUEST_FIELDS,
+    validate: v.intRange(0, MAX_HEADERS),
     scope: "worker",
     support: "translated",
     bunNote: REUSE_PORT_NOTE,
     description: `Limit the number of HTTP headers fields in a request.
 
 This parameter is used to limit the number of headers in a request to prevent DDOS attack. Used
-with the \`limit_request_field_size\` it allows more safety. By default this value is 100 and can't
-be larger than 32768.`,
+with the \`limit_request_field_size\` it allows more safety. By default this value is ${DEFAULT_LIMIT_REQUEST_FIELDS} and can't
+be larger than ${MAX_HEADERS}.`,
   }),
   defineSetting({
     name: "limit_request_field_size",
     section: "Security",
     cli: ["--limit-request-field_size"],
     meta: "INT",
-    default: () => 8190,
+    default: () => DEFAULT_LIMIT_REQUEST_FIELD_SIZE,
     validate: v.posInt,
     scope: "worker",
     support: "translated",
