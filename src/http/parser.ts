@@ -37,9 +37,12 @@
  * - `Expect: 100-continue` is honoured on HTTP/1.1 (ignored on 1.0); any
  *   other expectation is 417.
  *
- * Not implemented from Gunicorn: PROXY protocol, `header_map` handling of
- * names containing `_` (fetch apps see the real header names, so the WSGI
- * ambiguity does not exist), `forwarded_allow_ips` scheme headers.
+ * The PROXY protocol header is not this parser's job: the engine reads it
+ * before the first request head (`proxy-protocol.ts`).
+ *
+ * Not implemented from Gunicorn: `header_map` handling of names containing
+ * `_` (fetch apps see the real header names, so the WSGI ambiguity does not
+ * exist), `forwarded_allow_ips` scheme headers.
  *
  * @module
  */
