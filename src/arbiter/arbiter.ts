@@ -183,8 +183,7 @@ export class Arbiter implements ArbiterView {
     }
     for (const l of this.listeners) this.log.info("Listening at: %s (%s)", l.display, this.pid);
     const modes = new Set(this.listeners.map((l) => l.mode));
-    const modeNames = [...modes].map((m) => (m === "shared" ? "shared-socket" : m)).join(" + ");
-    this.log.info("Using worker: %s (%s mode)", String(typeof this.cfg.worker_class === "function" ? this.cfg.worker_class.name : this.cfg.worker_class), modeNames);
+    this.log.info("Using worker: %s (%s mode)", String(typeof this.cfg.worker_class === "function" ? this.cfg.worker_class.name : this.cfg.worker_class), [...modes].join(" + "));
     if (modes.has("reuse-port")) {
       const migrate = tcpMigrateReq();
       if (migrate === 0) {

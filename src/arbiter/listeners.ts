@@ -13,7 +13,7 @@ import { ConfigError } from "../errors.ts";
 import { DEFAULT_LIMIT_REQUEST_FIELD_SIZE, DEFAULT_LIMIT_REQUEST_FIELDS, DEFAULT_LIMIT_REQUEST_LINE } from "../http/limits.ts";
 import { describeBind, formatBind, parseBind, resolveBind, type BindAddress } from "../net/bind-address.ts";
 import { unlinkSync } from "node:fs";
-import type { ListenerSpec } from "../workers/protocol.ts";
+import type { ListenerSpec, ListenMode } from "../workers/protocol.ts";
 
 /**
  * The raw-socket code (and with it `src/os/_libc.ts`), loaded on first use: an arbiter in
@@ -26,7 +26,7 @@ function sockets(): typeof import("../net/listen-socket.ts") {
 export interface Listener {
   /** What the arbiter logs: `http://127.0.0.1:8000`, `unix:/tmp/x.sock`. */
   display: string;
-  mode: "reuse-port" | "shared";
+  mode: ListenMode;
   /** The arbiter's fd of a shared socket. */
   fd: number | null;
   address: BindAddress;
@@ -57,7 +57,7 @@ export async function openListeners(cfg: Settings, inherited: number[], probe = 
         const { adoptListenSocket, socketInfoToBind } = sockets();
         const info = adoptListenSocket(fd);
         const address = socketInfoToBind(info);
-        listeners.push({ display: formatBind(address), mode: "shared", fd, address, ownsPath: false });
+        listeners.push({ display: formatBind(address), mode: "shared-socket", fd, address, ownsPath: false });
       }
       return listeners;
     }
@@ -97,7 +97,7 @@ function openOne(address: BindAddress, cfg: Settings, reusePortAllowed: boolean,
   if (address.kind === "fd") {
     const { adoptListenSocket, socketInfoToBind } = sockets();
     const bound = socketInfoToBind(adoptListenSocket(address.fd));
-    return { display: formatBind(bound), mode: "shared", fd: address.fd, address: bound, ownsPath: false };
+    return { display: formatBind(bound), mode: "shared-socket", fd: address.fd, address: bound, ownsPath: false };
   }
   if (address.kind === "tcp" && cfg.reuse_port !== false && reusePortAllowed) {
     // Fail fast on a port held by a non-reuse-port socket; the workers bind for real.
@@ -105,7 +105,7 @@ function openOne(address: BindAddress, cfg: Settings, reusePortAllowed: boolean,
     return { display: formatBind(address), mode: "reuse-port", fd: null, address, ownsPath: false };
   }
   const fd = sockets().openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask });
-  return { display: formatBind(address), mode: "shared", fd, address, ownsPath: address.kind === "unix" };
+  return { display: formatBind(address), mode: "shared-socket", fd, address, ownsPath: address.kind === "unix" };
 }
 
 /**
@@ -150,7 +150,7 @@ export function workerListenerSpecs(listeners: readonly Listener[]): { specs: Li
     if (l.mode === "reuse-port" && l.address.kind === "tcp") {
       specs.push({ mode: "reuse-port", host: l.address.host, port: l.address.port, display: l.display });
     } else if (l.fd !== null) {
-      specs.push({ mode: "fd", fd: 3 + fds.length, display: l.display, unix: l.address.kind === "unix" });
+      specs.push({ mode: "shared-socket", fd: 3 + fds.length, display: l.display, unix: l.address.kind === "unix" });
       fds.push(l.fd);
     }
   }

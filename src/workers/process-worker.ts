@@ -18,7 +18,7 @@ export class ProcessWorker extends Worker {
 
   override async serve(): Promise<void> {
     // The HTTP engine is loaded only when a shared socket needs it.
-    const engine = this.listeners.some((l) => l.mode === "fd") ? await import("../http/index.ts") : null;
+    const engine = this.listeners.some((l) => l.mode === "shared-socket") ? await import("../http/index.ts") : null;
     // `--no-sendfile` under Bun.serve needs the body inspection, loaded only then.
     const noSendfile = this.cfg.sendfile === false ? (await import("../http/_blob-body.ts"))._withoutSendfile : null;
     for (const listener of this.listeners) this.running.push(this.listen(listener, engine?.serveHttp, noSendfile));

@@ -11,12 +11,19 @@
  */
 import type { Settings } from "../config/registry.ts";
 
+/**
+ * The two listening modes (docs/design.md, "Listening"): `reuse-port`, each worker binds its own
+ * SO_REUSEPORT socket and serves it with Bun.serve; `shared-socket`, the arbiter owns the socket
+ * and every worker serves it with bunicorn's HTTP engine.
+ */
+export type ListenMode = "reuse-port" | "shared-socket";
+
 /** How a worker listens. */
 export type ListenerSpec =
   /** Reuse-port mode: the worker binds its own SO_REUSEPORT socket with Bun.serve. */
   | { mode: "reuse-port"; host: string; port: number; display: string }
   /** Shared-socket mode: the arbiter's listening socket, at this fd in the worker. */
-  | { mode: "fd"; fd: number; display: string; unix: boolean };
+  | { mode: "shared-socket"; fd: number; display: string; unix: boolean };
 
 export interface WorkerInit {
   type: "init";

@@ -115,7 +115,7 @@ async function start(init: ThreadInit): Promise<void> {
   }
   try {
     const listeners: ListenerSpec[] = init.listeners.map((l) => {
-      if (l.mode !== "fd") return l;
+      if (l.mode !== "shared-socket") return l;
       const fd = dupFd(l.fd);
       return { ...l, fd };
     });

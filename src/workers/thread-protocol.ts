@@ -19,7 +19,7 @@ export interface ThreadInit {
   cwd: string;
   /** The worker's settings with function values (hooks, classes) set to null. */
   settings: Record<string, unknown>;
-  /** The process's listeners; a thread listens on its own `dup()` of each fd listener. */
+  /** The process's listeners; a thread listens on its own `dup()` of each shared-socket listener's fd. */
   listeners: ListenerSpec[];
   age: number;
   arbiterPid: number;
