@@ -5,6 +5,8 @@
  * value from a config file) and returns the normalised value or throws a `ConfigError` whose
  * message names the setting.
  */
+// The module itself, not ../net/index.ts: that one also loads the raw-socket and systemd code.
+import { isIpOrNetwork } from "../net/ip.ts";
 import { ConfigError, type Validator } from "./setting.ts";
 
 function fail(name: string, value: unknown, expected: string): never {
@@ -177,44 +179,18 @@ export const umask: Validator<number> = (v, name) => {
   return n;
 };
 
-/** A comma-separated list of IPs or CIDR networks, or `*`. */
+/**
+ * A comma-separated list of IPs or CIDR networks, or `*`. Checked with the parser the
+ * `proxy_allow_ips` matcher uses, so a list accepted here never fails in a worker.
+ */
 export const addressList: Validator<string[]> = (v, name) => {
   const items = stringList(v, name);
   for (const item of items) {
     if (item === "*") continue;
-    if (!isIpOrCidr(item)) fail(name, v, `${JSON.stringify(item)} is not an IP address or network`);
+    if (!isIpOrNetwork(item)) fail(name, v, `${JSON.stringify(item)} is not an IP address or network`);
   }
   return items;
 };
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** True for an IPv4 or IPv6 address, optionally with a `/prefix`. */
-export function isIpOrCidr(s: string): boolean {
-  const [addr, prefix, extra] = s.split("/");
-  if (extra !== undefined || addr === undefined) return false;
-  const v4 = IPV4.test(addr);
-  const v6 = !v4 && isIPv6(addr);
-  if (!v4 && !v6) return false;
-  if (prefix === undefined) return true;
-  if (!/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (v4 ? 32 : 128);
-}
-
-function isIPv6(s: string): boolean {
-  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(":")) return false;
-  const double = s.split("::");
-  if (double.length > 2) return false;
-  const groups = s.split(":").filter((g) => g !== "");
-  let count = groups.length;
-  const last = groups[groups.length - 1];
-  if (last && last.includes(".")) {
-    if (!IPV4.test(last)) return false;
-    count += 1;
-  }
-  if (!groups.every((g) => g.includes(".") || /^[0-9a-fA-F]{1,4}$/.test(g))) return false;
-  return double.length === 2 ? count < 8 : count === 8;
-}
 
 /** A function of the given arity at most (hooks), or a `module#export` reference to one. */
 export function hook<F>(maxArity: number): Validator<F | null> {

@@ -18,7 +18,8 @@
  * where the mode requires one), both 400.
  */
 import { type HttpError, InvalidProxyHeader, InvalidProxyLine } from "./errors.ts";
-import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "./ip.ts";
+// The module itself, not ../net/index.ts: that one also loads the raw-socket and systemd code.
+import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../net/ip.ts";
 
 /** Which header a listener expects: exactly v1, exactly v2, or either (or none: plain HTTP). */
 export type ProxyMode = "v1" | "v2" | "auto";

@@ -18,7 +18,7 @@
  * literal without brackets (`::1:8000`) is refused: it is ambiguous.
  */
 // Not node:net's isIPv4/isIPv6: node:net costs ~4 MB RSS in the arbiter for two regexes.
-import { parseIpv4, parseIpv6 } from "../http/ip.ts";
+import { parseIpv4, parseIpv6 } from "./ip.ts";
 
 const isIPv4 = (s: string): boolean => parseIpv4(s) !== null;
 const isIPv6 = (s: string): boolean => parseIpv6(s) !== null;

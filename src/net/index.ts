@@ -1,6 +1,6 @@
 /**
  * Networking for the arbiter: bind-address parsing, listening sockets Bun does not poll,
- * and systemd socket activation / notification.
+ * systemd socket activation / notification, and IP addresses and networks.
  */
 export {
   BindError,
@@ -25,4 +25,15 @@ export {
   type SocketInfo,
 } from "./listen-socket.ts";
 export { listenFds, SD_LISTEN_FDS_START, sdNotify } from "./systemd.ts";
+export {
+  formatIpv4,
+  formatIpv6,
+  ipMatcher,
+  isIpOrNetwork,
+  parseIp,
+  parseIpv4,
+  parseIpv6,
+  parseNetwork,
+  type IpNetwork,
+} from "./ip.ts";
 export { SyscallError } from "../os/_libc.ts";

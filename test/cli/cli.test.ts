@@ -3,7 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
+import { flagsOf } from "../../src/config/flags.ts";
 import { SETTINGS } from "../../src/config/registry.ts";
+import { addressList } from "../../src/config/validators.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const CLI = resolve(ROOT, "cli/bunicorn.ts");
@@ -155,6 +157,31 @@ describe("bunicorn CLI", () => {
     const r = await cli(["--workers", "abc", "examples/hello.ts"]);
     expect(r.code).not.toBe(0);
     expect(expectOneErrorLine(r)).toContain("workers");
+  });
+
+  test("a malformed IP in any IP-list setting is refused at config time: one line naming the setting, exit 1", async () => {
+    const ipSettings = SETTINGS.filter((s) => s.validate === addressList);
+    expect(ipSettings.map((s) => s.name).sort()).toEqual(["forwarded_allow_ips", "proxy_allow_ips"]);
+    for (const s of ipSettings) {
+      const flag = flagsOf(s)!.long[0]!;
+      for (const bad of [":1::", "1:::2", "::1:", "10.0.0.0/33", "localhost"]) {
+        const r = await cli(["--check-config", flag, `127.0.0.1,${bad}`, "examples/hello.ts"]);
+        expect(r.code).toBe(1);
+        const line = expectOneErrorLine(r);
+        expect(line).toContain(s.name);
+        expect(line).toContain(JSON.stringify(bad));
+      }
+      const fromEnv = await cli(["--check-config", "examples/hello.ts"], { env: { [`BUNICORN_${s.name.toUpperCase()}`]: ":1::" } });
+      expect(fromEnv.code).toBe(1);
+      expect(expectOneErrorLine(fromEnv)).toContain(s.name);
+    }
+  });
+
+  test("--proxy-allow-from ':1::' stops the server before any worker boots", async () => {
+    const r = await cli(["--proxy-protocol", "--proxy-allow-from", ":1::", "-b", "127.0.0.1:0", "examples/hello.ts"], { ms: 8000 });
+    expect(r.code).toBe(1);
+    expect(expectOneErrorLine(r)).toContain("proxy_allow_ips");
+    expect(r.stdout).toBe("");
   });
 
   test("a broken config file fails with one line naming the file", async () => {

@@ -1,6 +1,5 @@
 import { describe, expect, test } from "bun:test";
 import { ForbiddenProxyRequest, InvalidProxyHeader, InvalidProxyLine } from "../../src/http/errors.ts";
-import { formatIpv6, ipMatcher, parseIp, parseIpv6 } from "../../src/http/ip.ts";
 import { parseProxyHeader, V1_MAX_LENGTH, V2_SIGNATURE, type ProxyMode, type ProxyParseResult } from "../../src/http/proxy-protocol.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -213,37 +212,4 @@ test("error classes carry Gunicorn's names and statuses", () => {
   expect(new InvalidProxyHeader().status).toBe(400);
   const f = new ForbiddenProxyRequest();
   expect([f.name, f.status, f.reason]).toEqual(["ForbiddenProxyRequest", 403, "Forbidden"]);
-});
-
-describe("ip", () => {
-  test("parse and format", () => {
-    expect(parseIp("127.0.0.1")).toEqual(new Uint8Array([127, 0, 0, 1]));
-    for (const bad of ["127.1", "01.2.3.4", "1.2.3.4.5", "", "::1::", "1:2:3:4:5:6:7:8:9", "fe80::1%eth0", "1.2.3.4::", "::1.2.3", "12345::", ":1", "1:"]) {
-      expect(parseIp(bad)).toBeNull();
-    }
-    const cases: [string, string][] = [
-      ["::", "::"],
-      ["::1", "::1"],
-      ["2001:0DB8:0000:0000:0001:0000:0000:0001", "2001:db8::1:0:0:1"],
-      ["1:0:0:2:0:0:0:3", "1:0:0:2::3"],
-      ["1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"],
-      ["1:0:3:4:5:6:7:8", "1:0:3:4:5:6:7:8"],
-      ["::ffff:10.1.2.3", "::ffff:10.1.2.3"],
-      ["64:ff9b::192.0.2.33", "64:ff9b::c000:221"],
-    ];
-    for (const [input, out] of cases) expect(formatIpv6(parseIpv6(input)!)).toBe(out);
-  });
-
-  test("allow lists: exact addresses, CIDR networks, *, IPv4-mapped peers", () => {
-    const m = ipMatcher(["127.0.0.1", "::1", "10.0.0.0/8", "2001:db8::/32", "192.168.1.128/25"]);
-    expect(["127.0.0.1", "::1", "10.255.0.1", "2001:db8:ffff::1", "192.168.1.200", "::ffff:127.0.0.1", "::ffff:10.9.9.9"].map(m)).toEqual(new Array(7).fill(true));
-    expect(["127.0.0.2", "::2", "11.0.0.1", "2001:db9::1", "192.168.1.127", "", "nonsense"].map(m)).toEqual(new Array(7).fill(false));
-    expect(ipMatcher(["*"])("203.0.113.1")).toBe(true);
-    expect(ipMatcher(["0.0.0.0/0"])("203.0.113.1")).toBe(true);
-    expect(ipMatcher(["0.0.0.0/0"])("::2")).toBe(false);
-    expect(ipMatcher(["::ffff:10.0.0.0/104"])("10.1.1.1")).toBe(true);
-    expect(ipMatcher([])("127.0.0.1")).toBe(false);
-    expect(() => ipMatcher(["10.0.0.0/33"])).toThrow(TypeError);
-    expect(() => ipMatcher(["example.com"])).toThrow(TypeError);
-  });
 });
