@@ -10,9 +10,8 @@
  * the config the first one loaded in the file `BUNICORN_CONFIG_HANDOFF` names and starts the arbiter without
  * loading the registry or the parsers (modules are imported on demand for that reason).
  */
-import { HANDOFF_ENV } from "../src/config/handoff.ts";
+import { HANDOFF_ENV, TITLED_ENV } from "../src/env-names.ts";
 import { ConfigError, reportFatal } from "../src/errors.ts";
-import { TITLED_ENV } from "../src/os/proc-title.ts";
 import { VERSION } from "../src/version.ts";
 
 async function main(argv: string[]): Promise<number> {

@@ -6,12 +6,13 @@
  */
 import { loadApp } from "./app/load-app.ts";
 import { startArbiter } from "./arbiter/start.ts";
-import { encodeHandoff, HANDOFF_ENV, takeHandoff, writeHandoff } from "./config/handoff.ts";
+import { encodeHandoff, takeHandoff, writeHandoff } from "./config/handoff.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { formatConfig } from "./config/print.ts";
 import type { Settings } from "./config/registry.ts";
+import { DAEMONIZED_ENV, HANDOFF_ENV, TITLED_ENV } from "./env-names.ts";
 import { AppLoadError, ConfigError, EXIT_USAGE_ERROR, firstLine, reportFatal } from "./errors.ts";
-import { execWithTitle, TITLED_ENV } from "./os/proc-title.ts";
+import { execWithTitle } from "./os/proc-title.ts";
 
 export interface RunOptions {
   /** `APP_MODULE`, e.g. `"./server.ts:app"`; else the `app` setting. */
@@ -59,12 +60,12 @@ export async function runLoaded(
     }
     return 0;
   }
-  if (cfg.daemon && !ctx.env.BUNICORN_DAEMONIZED) {
+  if (cfg.daemon && !ctx.env[DAEMONIZED_ENV]) {
     // Bun has no fork: start the same command detached (setsid, stdio on /dev/null) and leave.
     const stdio = cfg.enable_stdio_inheritance ? "inherit" : "ignore";
     const child = Bun.spawn([process.execPath, ...process.argv.slice(1)], {
       cwd: ctx.cwd,
-      env: { ...ctx.env, BUNICORN_DAEMONIZED: "1" },
+      env: { ...ctx.env, [DAEMONIZED_ENV]: "1" },
       stdio: ["ignore", stdio, stdio],
       detached: true,
     });

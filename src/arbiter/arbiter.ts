@@ -7,6 +7,7 @@
  */
 import { closeSync, openSync } from "node:fs";
 import type { Subprocess } from "bun";
+import { INHERITED_FDS_ENV, LISTEN_FDS_ENV, LISTEN_PID_ENV, NOTIFY_SOCKET_ENV, PARENT_ARBITER_ENV, TITLED_ENV } from "../env-names.ts";
 import { APP_LOAD_ERROR, ConfigError, firstLine, WORKER_BOOT_ERROR } from "../errors.ts";
 import type { LoadConfigOptions, LoadedConfig } from "../config/load.ts";
 import type { Settings } from "../config/registry.ts";
@@ -110,7 +111,7 @@ export class Arbiter implements ArbiterView {
     this.cfg = opts.loaded.settings;
     this.log = opts.log;
     const env = opts.env ?? process.env;
-    this.parentArbiter = env.BUNICORN_PID ? Number(env.BUNICORN_PID) : null;
+    this.parentArbiter = env[PARENT_ARBITER_ENV] ? Number(env[PARENT_ARBITER_ENV]) : null;
     this.procName = this.cfg.proc_name ?? opts.loaded.app ?? this.cfg.default_proc_name;
   }
 
@@ -200,12 +201,13 @@ export class Arbiter implements ArbiterView {
 
   private inheritedFds(): number[] {
     const env = this.loadOptions.env ?? process.env;
-    if (env.BUNICORN_FD) {
-      const fds = env.BUNICORN_FD.split(",").map(Number).filter((n) => Number.isInteger(n) && n >= 0);
-      delete process.env.BUNICORN_FD;
+    const inherited = env[INHERITED_FDS_ENV];
+    if (inherited) {
+      const fds = inherited.split(",").map(Number).filter((n) => Number.isInteger(n) && n >= 0);
+      delete process.env[INHERITED_FDS_ENV];
       return fds;
     }
-    return env.LISTEN_FDS === undefined ? [] : systemd().listenFds(env);
+    return env[LISTEN_FDS_ENV] === undefined ? [] : systemd().listenFds(env);
   }
 
   // ---- the signal queue ------------------------------------------------------------------
@@ -282,9 +284,9 @@ export class Arbiter implements ArbiterView {
     void this.hook("pre_fork", this, w);
     const { specs, fds } = workerListenerSpecs(this.listeners);
     const env: Record<string, string | undefined> = { ...process.env };
-    delete env.BUNICORN_PID;
-    delete env.LISTEN_FDS;
-    delete env.LISTEN_PID;
+    delete env[PARENT_ARBITER_ENV];
+    delete env[LISTEN_FDS_ENV];
+    delete env[LISTEN_PID_ENV];
     const out = this.captureFd();
     let proc: Subprocess;
     try {
@@ -507,7 +509,7 @@ export class Arbiter implements ArbiterView {
     }
     if (!this.readyFired && ready >= this.numWorkers && this.numWorkers > 0) {
       this.readyFired = true;
-      if (process.env.NOTIFY_SOCKET) systemd().sdNotify(`READY=1\nSTATUS=bunicorn arbiter booted, ${ready} workers\nMAINPID=${this.pid}`);
+      if (process.env[NOTIFY_SOCKET_ENV]) systemd().sdNotify(`READY=1\nSTATUS=bunicorn arbiter booted, ${ready} workers\nMAINPID=${this.pid}`);
       void this.hook("when_ready", this);
     }
   }
@@ -580,10 +582,10 @@ export class Arbiter implements ArbiterView {
     }
     await this.hook("pre_exec", this);
     const shared = this.listeners.filter((l) => l.fd !== null);
-    const env: Record<string, string | undefined> = { ...process.env, BUNICORN_PID: String(this.pid) };
-    delete env.BUNICORN_FD;
-    delete env.BUNICORN_TITLED;
-    if (shared.length > 0) env.BUNICORN_FD = shared.map((_, i) => String(3 + i)).join(",");
+    const env: Record<string, string | undefined> = { ...process.env, [PARENT_ARBITER_ENV]: String(this.pid) };
+    delete env[INHERITED_FDS_ENV];
+    delete env[TITLED_ENV];
+    if (shared.length > 0) env[INHERITED_FDS_ENV] = shared.map((_, i) => String(3 + i)).join(",");
     if (this.pidfile) this.pidfile.rename(`${this.pidfile.path}.oldbin`);
     try {
       const child = Bun.spawn([process.execPath, ...process.execArgv, ...process.argv.slice(1)], {

@@ -18,9 +18,6 @@ import { importFunctionSettings } from "./import-functions.ts";
 import type { LoadedConfig } from "./load.ts";
 import type { Settings } from "./registry.ts";
 
-/** Names the handoff file (the variable holds a path, never the config). */
-export const HANDOFF_ENV = "BUNICORN_CONFIG_HANDOFF";
-
 interface Handoff {
   settings: Record<string, unknown>;
   functions: Record<string, string | null>;

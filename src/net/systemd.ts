@@ -3,6 +3,7 @@
  * `gunicorn/systemd.py`.
  */
 import { C, check, errno, libc, SyscallError } from "../os/_libc.ts";
+import { LISTEN_FDNAMES_ENV, LISTEN_FDS_ENV, LISTEN_PID_ENV, NOTIFY_SOCKET_ENV } from "../env-names.ts";
 import { setCloexec, unixSockAddr } from "./listen-socket.ts";
 
 /** The first fd systemd passes (`SD_LISTEN_FDS_START`). */
@@ -26,13 +27,13 @@ export const SD_LISTEN_FDS_START = 3;
  * ```
  */
 export function listenFds(env: Record<string, string | undefined> = process.env, pid: number = process.pid): number[] {
-  const fdsText = env.LISTEN_FDS;
-  const pidText = env.LISTEN_PID;
+  const fdsText = env[LISTEN_FDS_ENV];
+  const pidText = env[LISTEN_PID_ENV];
   if (fdsText === undefined || pidText === undefined) return [];
   if (!/^\d+$/.test(pidText.trim()) || Number(pidText) !== pid) return [];
-  delete env.LISTEN_PID;
-  delete env.LISTEN_FDS;
-  delete env.LISTEN_FDNAMES;
+  delete env[LISTEN_PID_ENV];
+  delete env[LISTEN_FDS_ENV];
+  delete env[LISTEN_FDNAMES_ENV];
   if (!/^\d+$/.test(fdsText.trim())) return [];
   const n = Number(fdsText);
   const fds: number[] = [];
@@ -66,12 +67,12 @@ const enc = new TextEncoder();
  *   logs and ignores such errors; do the same in the caller.
  */
 export function sdNotify(state: string, env: Record<string, string | undefined> = process.env): boolean {
-  const target = env.NOTIFY_SOCKET;
+  const target = env[NOTIFY_SOCKET_ENV];
   if (target === undefined || target === "") return false;
   const lib = libc();
   if (lib === null) return false;
   if (!target.startsWith("/") && !target.startsWith("@")) {
-    throw new Error(`sd_notify: unsupported NOTIFY_SOCKET ${JSON.stringify(target)} (expected an absolute path or @abstract name)`);
+    throw new Error(`sd_notify: unsupported ${NOTIFY_SOCKET_ENV} ${JSON.stringify(target)} (expected an absolute path or @abstract name)`);
   }
   const sa = unixSockAddr(target);
   const fd = check(lib.socket(C.AF_UNIX, C.SOCK_DGRAM | C.SOCK_CLOEXEC, 0), "socket", target);

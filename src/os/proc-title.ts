@@ -5,10 +5,8 @@
  * pid, so pidfiles, systemd's `LISTEN_PID` and inherited sockets stay valid), with `argv[0]` set
  * to `bunicorn: master [NAME]` — the way workers get their name through `Bun.spawn`'s `argv0`.
  */
+import { TITLED_ENV } from "../env-names.ts";
 import { errno, ffi, libc, SyscallError } from "./_libc.ts";
-
-/** Set in the environment of the re-executed process, so it does not exec again. */
-export const TITLED_ENV = "BUNICORN_TITLED";
 
 function cstr(s: string): Buffer {
   return Buffer.from(`${s}\0`);
