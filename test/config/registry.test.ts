@@ -1,9 +1,17 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config/load.ts";
 import { SETTINGS, SETTING_ALIASES, defaultSettings, getSetting, suggestSetting } from "../../src/config/registry.ts";
 import { SECTIONS, envName } from "../../src/config/setting.ts";
 
-const SPEC = "/work/shared/spec/gunicorn-settings-reference.txt";
+/**
+ * Gunicorn's settings reference: the text of its "Settings" page (docs/source/settings.rst,
+ * https://docs.gunicorn.org/en/stable/settings.html, as of Gunicorn 23), copied unchanged into
+ * the repository so the test runs on any machine. Gunicorn and its documentation are
+ * MIT-licensed (Benoît Chesneau and the Gunicorn contributors).
+ */
+const SPEC = join(import.meta.dir, "../fixtures/spec/gunicorn-settings-reference.txt");
 
 /** Setting names in the spec: a line followed by a blank line and then `Command line:` or `Default:`. */
 function specSettingNames(): string[] {
@@ -31,6 +39,12 @@ describe("registry vs. the Gunicorn settings reference", () => {
   test("every spec setting is in the registry", () => {
     const missing = names.filter((n) => getSetting(n) === undefined);
     expect(missing).toEqual([]);
+  });
+
+  test("the registry lists the reference's settings in the reference's order", () => {
+    const specOrder = names.map((n) => getSetting(n)?.name);
+    const registryOrder = SETTINGS.map((s) => s.name).filter((n) => specOrder.includes(n));
+    expect(registryOrder).toEqual(specOrder as string[]);
   });
 
   test("wsgi_app maps to app through the alias", () => {
@@ -68,10 +82,29 @@ describe("registry invariants", () => {
     }
   });
 
-  test("settings are grouped by section in docs order", () => {
-    const order = SETTINGS.map((s) => SECTIONS.indexOf(s.section));
-    expect(order.every((x) => x >= 0)).toBe(true);
-    expect(order).toEqual([...order].sort((a, b) => a - b));
+  test("settings come out section by section, in the documented section order", () => {
+    // Each section is one run of consecutive settings, and the runs follow Gunicorn's docs.
+    const runs = SETTINGS.map((s) => s.section).filter((section, i, all) => i === 0 || all[i - 1] !== section);
+    expect(runs).toEqual([
+      "Config File",
+      "Debugging",
+      "Logging",
+      "Process Naming",
+      "SSL",
+      "Security",
+      "Server Hooks",
+      "Server Mechanics",
+      "Server Socket",
+      "Worker Processes",
+    ]);
+    expect(runs).toEqual([...SECTIONS]);
+    const names = SETTINGS.map((s) => s.name);
+    // A concrete pair across sections: Server Socket's bind before Worker Processes' workers...
+    expect(names.indexOf("bind")).toBeLessThan(names.indexOf("workers"));
+    expect(names.indexOf("config")).toBeLessThan(names.indexOf("bind"));
+    // ...and within a section the definition order (Security, as Gunicorn lists it).
+    const security = SETTINGS.filter((s) => s.section === "Security").map((s) => s.name);
+    expect(security).toEqual(["limit_request_line", "limit_request_fields", "limit_request_field_size"]);
   });
 
   test("every default passes its own validator", () => {
@@ -133,9 +166,12 @@ describe("registry invariants", () => {
     }
   });
 
-  test("every env var name is BUNICORN_ + the upper-case name", () => {
-    for (const s of SETTINGS) expect(envName(s.name)).toBe(`BUNICORN_${s.name.toUpperCase()}`);
+  test("a setting's environment variable is BUNICORN_<NAME>, and loadConfig reads it", async () => {
+    expect(envName("max_requests")).toBe("BUNICORN_MAX_REQUESTS");
     expect(envName("worker_class")).toBe("BUNICORN_WORKER_CLASS");
+    const loaded = await loadConfig({ argv: [], env: { BUNICORN_MAX_REQUESTS: "7" }, cwd: import.meta.dir });
+    expect(loaded.settings.max_requests).toBe(7);
+    expect(loaded.sources.max_requests).toBe("environment");
   });
 
   test("hooks have a signature and a function-or-null default", () => {
