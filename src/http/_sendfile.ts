@@ -7,7 +7,7 @@
  * pay (see docs/design.md, "Memory"). Its own two-symbol `dlopen` rather than `src/os/_libc.ts`'s:
  * that one compiles a wrapper for each of its ~20 functions, which a shared-socket worker
  * otherwise never loads. Linux only; elsewhere, or if libc cannot be opened,
- * {@link _sendfileAvailable} is false and files are read through user space.
+ * {@link sendfileAvailable} is false and files are read through user space.
  *
  * Not part of the public API.
  * @module
@@ -45,12 +45,12 @@ function load(): SendfileLib | null {
 }
 
 /** Whether `sendfile(2)` can be called here (loads it on first call). */
-export function _sendfileAvailable(): boolean {
+export function sendfileAvailable(): boolean {
   return load() !== null;
 }
 
 /** `node:fs`, on first use. */
-export function _fs(): typeof import("node:fs") {
+export function nodeFs(): typeof import("node:fs") {
   return require("node:fs");
 }
 
@@ -62,9 +62,9 @@ const offsetBox = new BigInt64Array(1);
  * Sends up to `count` bytes of `fileFd` from `offset` to the non-blocking socket `sockFd`.
  * Returns the bytes sent (0 when the socket takes nothing now, or the file ended: the caller
  * tells which by reading), or a negative errno for a real error (the connection is gone).
- * Call only after {@link _sendfileAvailable} returned true.
+ * Call only after {@link sendfileAvailable} returned true.
  */
-export function _sendfile(sockFd: number, fileFd: number, offset: number, count: number): number {
+export function sendfile(sockFd: number, fileFd: number, offset: number, count: number): number {
   const l = lib!;
   for (;;) {
     offsetBox[0] = BigInt(offset);

@@ -86,7 +86,7 @@ export function statusLine(status: number, statusText: string): string {
 }
 
 /** Coarse clock shared by all engines in the process: the `Date` header line, refreshed every second. */
-export const _clock = {
+export const clock = {
   /** `Date: <IMF-fixdate>\r\n` */
   dateLine: `Date: ${new Date().toUTCString()}\r\n`,
   users: 0,
@@ -94,24 +94,24 @@ export const _clock = {
 };
 
 function tick(): void {
-  _clock.dateLine = `Date: ${new Date().toUTCString()}\r\n`;
+  clock.dateLine = `Date: ${new Date().toUTCString()}\r\n`;
 }
 
 /** Starts the shared date ticker (reference counted). */
 export function acquireClock(): void {
-  if (_clock.users++ === 0) {
+  if (clock.users++ === 0) {
     tick();
     const t = setInterval(tick, 1000);
     t.unref();
-    _clock.timer = t;
+    clock.timer = t;
   }
 }
 
 /** Stops the shared date ticker when the last engine stops. */
 export function releaseClock(): void {
-  if (--_clock.users === 0 && _clock.timer !== null) {
-    clearInterval(_clock.timer);
-    _clock.timer = null;
+  if (--clock.users === 0 && clock.timer !== null) {
+    clearInterval(clock.timer);
+    clock.timer = null;
   }
 }
 
@@ -126,7 +126,7 @@ export function plainResponse(status: number, body: string, connection: "" | "cl
     (connection === "" ? "" : `Connection: ${connection}\r\n`) +
     "Content-Type: text/plain; charset=utf-8\r\n" +
     `Content-Length: ${body.length}\r\n` +
-    _clock.dateLine +
+    clock.dateLine +
     "\r\n" +
     body
   );

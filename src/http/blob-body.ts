@@ -17,7 +17,7 @@
 import { estimateShallowMemoryUsageOf } from "bun:jsc";
 
 /** A Response body that is a `Blob`; `res.blob()` has been called and returned it. */
-export interface _BlobBody {
+export interface BlobBody {
   /** The body (for a file: a lazily read `Bun.file` Blob, or a slice of one). */
   blob: Blob | Promise<Blob>;
   /** Set when the Blob is backed by a file: its path, or the fd it was opened from. */
@@ -29,17 +29,17 @@ const BODY_MARK = "\n  bodyUsed: false,\n  ";
 const OFFSET_RE = /\n {4}offset: (\d+)\n\n {2}\}\n\}$/;
 
 /** The body of `res` when it is a Blob or a file, else null (the body is then untouched). */
-export function _blobBodyOf(res: Response): _BlobBody | null {
+export function blobBodyOf(res: Response): BlobBody | null {
   if (!BLOB_BODY_DETECTION) return null;
   return detect(res);
 }
 
-function detect(res: Response): _BlobBody | null {
+function detect(res: Response): BlobBody | null {
   const s = Bun.inspect(res, { depth: 0 });
   const i = s.lastIndexOf(BODY_MARK);
   if (i < 0) return null;
   const at = i + BODY_MARK.length;
-  let file: _BlobBody["file"] = null;
+  let file: BlobBody["file"] = null;
   if (s.startsWith("FileRef (", at)) {
     const m = OFFSET_RE.exec(s.slice(at));
     const offset = m === null ? 0 : Number(m[1]);
@@ -65,7 +65,7 @@ function detect(res: Response): _BlobBody | null {
 }
 
 /**
- * Whether {@link _blobBodyOf} works on this Bun: checked once on a file slice, an in-memory Blob
+ * Whether {@link blobBodyOf} works on this Bun: checked once on a file slice, an in-memory Blob
  * and a stream (which must come back untouched).
  */
 export const BLOB_BODY_DETECTION: boolean = ((): boolean => {
@@ -95,17 +95,17 @@ const READ_SLICE = 256 * 1024;
  * that reads the file in slices from JavaScript (Bun then frames it as chunked). Other responses
  * are returned as they are.
  */
-export function _withoutSendfile(res: Response): Response {
+export function withoutSendfile(res: Response): Response {
   if (estimateShallowMemoryUsageOf(res) > EMPTY_RESPONSE_SIZE || !res.headers.has("content-type")) return res;
-  const bb = _blobBodyOf(res);
+  const bb = blobBodyOf(res);
   if (bb === null) return res;
   const init = { status: res.status, statusText: res.statusText, headers: res.headers };
-  if (bb.file === null) return new Response(bb.blob instanceof Blob ? bb.blob : _sliceStream(bb.blob), init);
-  return new Response(_sliceStream(bb.blob), init);
+  if (bb.file === null) return new Response(bb.blob instanceof Blob ? bb.blob : sliceStream(bb.blob), init);
+  return new Response(sliceStream(bb.blob), init);
 }
 
 /** A stream reading `blob` (a file) slice by slice through user space. */
-export function _sliceStream(blob: Blob | Promise<Blob>): ReadableStream<Uint8Array> {
+export function sliceStream(blob: Blob | Promise<Blob>): ReadableStream<Uint8Array> {
   let b: Blob | null = null;
   let pos = 0;
   return new ReadableStream<Uint8Array>({

@@ -52,7 +52,7 @@ function hexVal(c: number): number {
 }
 
 /** Incremental chunked-body decoder; reusable via {@link ChunkedDecoder.reset}. */
-export class _ChunkedDecoder {
+export class ChunkedDecoder {
   private state = S_SIZE_START;
   private size = 0;
   private digits = 0;

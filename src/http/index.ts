@@ -3,7 +3,7 @@
  * @module
  */
 export { serveHttp } from "./engine.ts";
-export type { HttpEngine, HttpEngineOptions, HttpTarget, ResponseRecord } from "./engine.ts";
+export type { HttpEngine, HttpEngineOptions, HttpTarget, ResponseRecord } from "./types.ts";
 export {
   HttpRequestParser,
   RequestHead,

@@ -16,8 +16,11 @@
  *
  * Errors are {@link InvalidProxyLine} (v1) and {@link InvalidProxyHeader} (v2, or no header
  * where the mode requires one), both 400.
+ *
+ * {@link ProxyHandshake} runs the parser over a connection's first bytes as they arrive, with the
+ * allow list's verdict on the peer.
  */
-import { type HttpError, InvalidProxyHeader, InvalidProxyLine } from "./errors.ts";
+import { ForbiddenProxyRequest, type HttpError, InvalidProxyHeader, InvalidProxyLine } from "./errors.ts";
 // The module itself, not ../net/index.ts: that one also loads the raw-socket and systemd code.
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from "../net/ip.ts";
 
@@ -166,4 +169,57 @@ function parseV2(buf: Uint8Array): ProxyParseResult {
   if (fam === TCP_OVER_IPV4) return { state: "done", consumed, source: { address: formatIpv4(buf, 16), port: (buf[24]! << 8) | buf[25]!, family: "IPv4" } };
   if (fam === TCP_OVER_IPV6) return { state: "done", consumed, source: { address: formatIpv6(buf, 16), port: (buf[48]! << 8) | buf[49]!, family: "IPv6" } };
   return { state: "done", consumed, source: null };
+}
+
+/** What a connection does with the bytes it received while its PROXY header was expected. */
+export type ProxyHandshakeResult =
+  | { state: "need-more" }
+  /** Answer with the error's status and close. */
+  | { state: "refused"; error: HttpError }
+  /** `source` stands for the peer (null: the real peer does); `rest` is the start of the HTTP stream. */
+  | { state: "done"; source: ProxySource | null; rest: Uint8Array | null };
+
+const HANDSHAKE_NEED_MORE: ProxyHandshakeResult = Object.freeze({ state: "need-more" });
+
+/**
+ * The PROXY header at the start of one connection, fed with its bytes as they arrive. A peer
+ * outside the allow list gets a 403 for a header (in `auto` mode it may still speak plain HTTP);
+ * it learns nothing more, not even whether its header was malformed.
+ */
+export class ProxyHandshake {
+  /** The start of a header received so far. */
+  private buf: Uint8Array | null = null;
+
+  constructor(
+    private readonly mode: ProxyMode,
+    /** Whether the peer may send a header (unix-socket peers always may). */
+    private readonly allowed: boolean,
+  ) {}
+
+  /** Whether part of a header has been received. */
+  get partial(): boolean {
+    return this.buf !== null;
+  }
+
+  /** Takes the next bytes of the connection; valid only during the call (a partial header is copied). */
+  feed(chunk: Uint8Array): ProxyHandshakeResult {
+    if (!this.allowed && this.mode !== "auto") return refused(new ForbiddenProxyRequest());
+    const prev = this.buf;
+    const buf = prev === null ? chunk : Buffer.concat([prev, chunk]);
+    const r = parseProxyHeader(buf, this.mode);
+    if (r.state === "need-more") {
+      this.buf = prev === null ? Buffer.from(chunk) : buf;
+      return HANDSHAKE_NEED_MORE;
+    }
+    this.buf = null;
+    // In auto mode an error means a header was recognized: a refused peer learns only that.
+    if (r.state === "error") return refused(this.allowed ? r.error : new ForbiddenProxyRequest());
+    if (!this.allowed && r.consumed > 0) return refused(new ForbiddenProxyRequest());
+    const rest = r.consumed === buf.length ? null : r.consumed === 0 ? buf : buf.subarray(r.consumed);
+    return { state: "done", source: r.source, rest };
+  }
+}
+
+function refused(error: HttpError): ProxyHandshakeResult {
+  return { state: "refused", error };
 }

@@ -8,13 +8,13 @@
  */
 
 /** What to send: the whole body, the bytes `[start, end)`, or 416. */
-export type _RangeResult = { kind: "all" } | { kind: "part"; start: number; end: number } | { kind: "unsatisfiable" };
+export type RangeResult = { kind: "all" } | { kind: "part"; start: number; end: number } | { kind: "unsatisfiable" };
 
-const ALL: _RangeResult = { kind: "all" };
+const ALL: RangeResult = { kind: "all" };
 const RANGE_RE = /^bytes=(\d*)-(\d*)$/;
 
 /** Resolves the `Range` header `value` (null when absent) against `size` bytes. */
-export function _resolveRange(value: string | null, size: number): _RangeResult {
+export function resolveRange(value: string | null, size: number): RangeResult {
   if (value === null) return ALL;
   const m = RANGE_RE.exec(value.trim());
   if (m === null) return ALL;

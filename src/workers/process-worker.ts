@@ -5,7 +5,7 @@
  * parser); in shared-socket mode it serves the arbiter's socket with bunicorn's HTTP engine.
  */
 import type { Server } from "bun";
-import { headerValue } from "../http/_header-value.ts";
+import { headerValue } from "../http/header-value.ts";
 import type { HttpEngine, ResponseRecord } from "../http/index.ts";
 import type { AccessRecord } from "../log/access-format.ts";
 import { Worker } from "./base.ts";
@@ -20,7 +20,7 @@ export class ProcessWorker extends Worker {
     // The HTTP engine is loaded only when a shared socket needs it.
     const engine = this.listeners.some((l) => l.mode === "shared-socket") ? await import("../http/index.ts") : null;
     // `--no-sendfile` under Bun.serve needs the body inspection, loaded only then.
-    const noSendfile = this.cfg.sendfile === false ? (await import("../http/_blob-body.ts"))._withoutSendfile : null;
+    const noSendfile = this.cfg.sendfile === false ? (await import("../http/blob-body.ts")).withoutSendfile : null;
     for (const listener of this.listeners) this.running.push(this.listen(listener, engine?.serveHttp, noSendfile));
   }
 

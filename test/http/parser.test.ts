@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { _ChunkedDecoder } from "../../src/http/_chunked.ts";
+import { ChunkedDecoder } from "../../src/http/chunked.ts";
 import {
   ChunkMissingTerminator,
   ExpectationFailed,
@@ -314,7 +314,7 @@ describe("chunked body decoder", () => {
     }
   }
   const decode = (raw: string, byteByByte = false) => {
-    const d = new _ChunkedDecoder(100, 8190);
+    const d = new ChunkedDecoder(100, 8190);
     const sink = new Sink();
     const buf = enc(raw);
     let consumed = 0;

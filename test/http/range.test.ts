@@ -1,26 +1,26 @@
 import { describe, expect, test } from "bun:test";
-import { _resolveRange } from "../../src/http/_range.ts";
+import { resolveRange } from "../../src/http/range.ts";
 
-describe("_resolveRange", () => {
+describe("resolveRange", () => {
   test("no header, other units, several ranges or garbage: the whole body", () => {
     for (const v of [null, "items=0-1", "bytes=0-1,5-6", "bytes=abc", "bytes=", "bytes=-", "bytes=5-2"]) {
-      expect(_resolveRange(v, 100)).toEqual({ kind: "all" });
+      expect(resolveRange(v, 100)).toEqual({ kind: "all" });
     }
   });
 
   test("first-last, open-ended and suffix ranges", () => {
-    expect(_resolveRange("bytes=0-99", 1000)).toEqual({ kind: "part", start: 0, end: 100 });
-    expect(_resolveRange("bytes=10-", 1000)).toEqual({ kind: "part", start: 10, end: 1000 });
-    expect(_resolveRange("bytes=-10", 1000)).toEqual({ kind: "part", start: 990, end: 1000 });
-    expect(_resolveRange("bytes=-5000", 1000)).toEqual({ kind: "part", start: 0, end: 1000 });
-    expect(_resolveRange("bytes=900-5000", 1000)).toEqual({ kind: "part", start: 900, end: 1000 });
-    expect(_resolveRange(" bytes=1-1 ", 1000)).toEqual({ kind: "part", start: 1, end: 2 });
+    expect(resolveRange("bytes=0-99", 1000)).toEqual({ kind: "part", start: 0, end: 100 });
+    expect(resolveRange("bytes=10-", 1000)).toEqual({ kind: "part", start: 10, end: 1000 });
+    expect(resolveRange("bytes=-10", 1000)).toEqual({ kind: "part", start: 990, end: 1000 });
+    expect(resolveRange("bytes=-5000", 1000)).toEqual({ kind: "part", start: 0, end: 1000 });
+    expect(resolveRange("bytes=900-5000", 1000)).toEqual({ kind: "part", start: 900, end: 1000 });
+    expect(resolveRange(" bytes=1-1 ", 1000)).toEqual({ kind: "part", start: 1, end: 2 });
   });
 
   test("a start at or past the end, or an empty suffix: unsatisfiable", () => {
-    expect(_resolveRange("bytes=1000-", 1000)).toEqual({ kind: "unsatisfiable" });
-    expect(_resolveRange("bytes=2000000-", 1000)).toEqual({ kind: "unsatisfiable" });
-    expect(_resolveRange("bytes=-0", 1000)).toEqual({ kind: "unsatisfiable" });
-    expect(_resolveRange("bytes=-1", 0)).toEqual({ kind: "unsatisfiable" });
+    expect(resolveRange("bytes=1000-", 1000)).toEqual({ kind: "unsatisfiable" });
+    expect(resolveRange("bytes=2000000-", 1000)).toEqual({ kind: "unsatisfiable" });
+    expect(resolveRange("bytes=-0", 1000)).toEqual({ kind: "unsatisfiable" });
+    expect(resolveRange("bytes=-1", 0)).toEqual({ kind: "unsatisfiable" });
   });
 });

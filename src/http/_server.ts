@@ -1,0 +1,188 @@
+/**
+ * The running engine ({@link HttpEngine}): the listener, the settings every connection shares,
+ * the open connections and the counters, the sweep that closes connections past their deadline,
+ * and graceful stop.
+ *
+ * @module
+ */
+import type { SocketHandler, SocketListener } from "bun";
+import type { Conn } from "./engine.ts";
+import { accessRecord, exchangeOf, type Exchange } from "./_exchange.ts";
+import { ipMatcher } from "../net/ip.ts";
+import { resolveParserOptions, type ResolvedParserOptions } from "./parser.ts";
+import type { ProxyMode } from "./proxy-protocol.ts";
+import { acquireClock, releaseClock } from "./_status.ts";
+import type { HttpEngine, HttpEngineOptions, HttpTarget, ResponseRecord } from "./types.ts";
+
+/** How long a connection accepted just before a graceful stop may take to send its first request. */
+const FIRST_REQUEST_GRACE_MS = 1000;
+const DEFAULT_MAX_BODY = 128 * 1024 * 1024;
+
+/** Settings shared by all connections of an engine. */
+interface EngineConfig {
+  parser: ResolvedParserOptions;
+  keepalive: number;
+  headerTimeoutMs: number;
+  maxInFlight: number;
+  maxBody: number;
+}
+
+export class Server implements HttpEngine {
+  readonly cfg: EngineConfig;
+  readonly app: HttpEngineOptions["fetch"];
+  readonly onResponse: ((record: ResponseRecord) => void) | null;
+  private readonly onError: ((err: unknown, req: Request | null) => void) | null;
+  /** The PROXY header expected on each connection, or null when none is. */
+  readonly proxyMode: ProxyMode | null;
+  readonly proxyAllowed: (address: string) => boolean;
+  /** File bodies go out with sendfile(2) where the platform has it (loaded on first use). */
+  readonly sendfile: boolean;
+  private readonly conns = new Set<Conn>();
+  inFlight = 0;
+  requestsServed = 0;
+  stopping = false;
+  private listener: SocketListener<Server> | null = null;
+  private sweepTimer: ReturnType<typeof setInterval>;
+  private stopWaiters: (() => void)[] = [];
+
+  constructor(target: HttpTarget, o: HttpEngineOptions, handlers: { plain: SocketHandler<Conn>; proxy: SocketHandler<Conn> }) {
+    if (typeof o.fetch !== "function") throw new TypeError("serveHttp: options.fetch must be a function");
+    const keepalive = Math.max(0, o.keepalive ?? 2);
+    const maxBodyOpt = o.maxRequestBodySize ?? DEFAULT_MAX_BODY;
+    this.cfg = {
+      parser: resolveParserOptions(o),
+      keepalive,
+      headerTimeoutMs: (o.headerTimeout !== undefined && o.headerTimeout > 0 ? o.headerTimeout : Math.max(10, keepalive)) * 1000,
+      maxInFlight: Math.max(1, o.maxInFlight ?? 1000),
+      maxBody: maxBodyOpt <= 0 ? Infinity : maxBodyOpt,
+    };
+    this.app = o.fetch;
+    this.onResponse = o.onResponse ?? null;
+    this.onError = o.onError ?? null;
+    const pp = o.proxyProtocol ?? false;
+    if (pp !== false && pp !== "v1" && pp !== "v2" && pp !== "auto") throw new TypeError(`serveHttp: options.proxyProtocol must be false, "v1", "v2" or "auto"`);
+    this.proxyMode = pp === false ? null : pp;
+    this.proxyAllowed = ipMatcher(o.proxyAllowIps ?? ["127.0.0.1", "::1"]);
+    this.sendfile = o.sendfile !== false;
+
+    const opts: Record<string, unknown> = { socket: this.proxyMode === null ? handlers.plain : handlers.proxy, data: this };
+    if ("fd" in target) opts.fd = target.fd;
+    else if ("unix" in target) opts.unix = target.unix;
+    else {
+      opts.hostname = target.hostname;
+      opts.port = target.port;
+    }
+    this.listener = Bun.listen(opts as unknown as Parameters<typeof Bun.listen<Server>>[0]) as SocketListener<Server>;
+    acquireClock();
+    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer.unref();
+  }
+
+  /** Port of a TCP listener (0 for fd/unix listeners where unknown). */
+  get port(): number {
+    return (this.listener as unknown as { port?: number } | null)?.port ?? 0;
+  }
+
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  connOpened(c: Conn): void {
+    this.conns.add(c);
+    if (this.stopping) this.closeUnlessFirstRequest(c);
+  }
+
+  /**
+   * Graceful stop: a connection that has not sent its first request yet was accepted just
+   * before the listener closed; closing it now would fail that client. Give it a moment to send
+   * its request (answered with `Connection: close`), then close it.
+   */
+  private closeUnlessFirstRequest(c: Conn): void {
+    if (c.served > 0 || c.hasPartialInput() || c.queue.length > 0) {
+      c.closeSoon();
+      return;
+    }
+    setTimeout(() => {
+      if (!c.closed && c.queue.length === 0 && c.served === 0 && !c.hasPartialInput()) c.closeSoon();
+    }, FIRST_REQUEST_GRACE_MS);
+  }
+
+  connClosed(c: Conn): void {
+    this.conns.delete(c);
+    if (this.stopping && this.conns.size === 0) this.resolveStop();
+  }
+
+  reportError(err: unknown, req: Request | null): void {
+    const f = this.onError;
+    if (f === null) return;
+    try {
+      f(err, req);
+    } catch {
+      /* a failing logger must not take the worker down */
+    }
+  }
+
+  record(ex: Exchange): void {
+    try {
+      this.onResponse!(accessRecord(ex));
+    } catch {
+      /* ignore */
+    }
+  }
+
+  /** Closes connections past their deadline (idle keep-alive, a slow head or body). */
+  private sweep(): void {
+    const now = performance.now();
+    for (const c of this.conns) {
+      if (c.deadline > 0 && now >= c.deadline && !c.closed) {
+        c.deadline = 0;
+        c.readDone = true;
+        c.socket.end();
+      }
+    }
+  }
+
+  requestIP(req: Request): { address: string; family: string; port: number } | null {
+    const ex = exchangeOf(req);
+    if (ex === undefined) return null;
+    const conn = ex.conn;
+    const address = conn.peerAddress();
+    if (!address) return null;
+    return { address, family: conn.peerFamily(), port: conn.peerPort() };
+  }
+
+  stop(graceful = true): Promise<void> {
+    const p = new Promise<void>((resolve) => {
+      this.stopWaiters.push(resolve);
+    });
+    if (!this.stopping) {
+      this.stopping = true;
+      clearInterval(this.sweepTimer);
+      releaseClock();
+      const l = this.listener;
+      this.listener = null;
+      if (l !== null) l.stop(false);
+      for (const c of this.conns) {
+        if (!graceful) {
+          c.readDone = true;
+          c.socket.terminate();
+        } else if (c.queue.length === 0) {
+          this.closeUnlessFirstRequest(c);
+        } else {
+          c.readDone = true;
+        }
+      }
+    } else if (!graceful) {
+      for (const c of this.conns) c.socket.terminate();
+    }
+    if (this.conns.size === 0) this.resolveStop();
+    return p;
+  }
+
+  private resolveStop(): void {
+    const w = this.stopWaiters;
+    this.stopWaiters = [];
+    for (const f of w) f();
+  }
+}
+

@@ -1,0 +1,112 @@
+/**
+ * The HTTP/1.1 engine's public types and options, in one place: what {@link serveHttp} takes
+ * and returns, and the record it hands the access log.
+ *
+ * @module
+ */
+import type { HttpParserOptions } from "./parser.ts";
+import type { ProxyMode } from "./proxy-protocol.ts";
+
+/** Where the engine listens: an inherited fd, a TCP address, or a unix socket path. */
+export type HttpTarget = { fd: number } | { hostname: string; port: number } | { unix: string };
+
+/** One finished exchange, for the access log. */
+export interface ResponseRecord {
+  /** Request method (`"-"` when the request line could not be parsed). */
+  method: string;
+  /** Raw request target as sent (path + query, or absolute / authority / `*` form). */
+  target: string;
+  /** Path part of the target (before `?`). */
+  path: string;
+  /** Query string without `?` (empty when none). */
+  query: string;
+  /** `"1.0"` or `"1.1"` (`"-"` when unknown). */
+  httpVersion: string;
+  /** Status code sent. */
+  status: number;
+  /** Response body bytes sent (not counting head or chunk framing). */
+  bytesSent: number;
+  /** `performance.now()` when the request head was complete. */
+  startTime: number;
+  /** Milliseconds from {@link startTime} until the response was fully handed to the socket. */
+  durationMs: number;
+  /** Peer address (`""` for unix sockets). */
+  remoteAddress: string;
+  /** Peer port (0 for unix sockets). */
+  remotePort: number;
+  /** Request headers as a flat `[name, value, …]` list, names as received. */
+  requestHeaders: string[];
+  /** Response headers as a flat `[name, value, …]` list, as sent. */
+  responseHeaders: string[];
+}
+
+/** Options of {@link serveHttp}. Parser limits ({@link HttpParserOptions}) mirror Gunicorn's settings. */
+export interface HttpEngineOptions extends HttpParserOptions {
+  /** The application. May return a Response or a Promise of one. */
+  fetch: (req: Request, server: HttpEngine) => Response | Promise<Response>;
+  /**
+   * Seconds an idle keep-alive connection is kept; 0 = no keep-alive (`Connection: close` after
+   * each response).
+   * @default 2
+   */
+  keepalive?: number;
+  /**
+   * Seconds a connection may take to deliver a request head (from its first byte, or from the
+   * connection's open), and the longest pause while a request body is being received.
+   * @default max(10, keepalive) (Bun's own header timeout is about 10 s)
+   */
+  headerTimeout?: number;
+  /**
+   * Max requests in flight in this engine (worker_connections); beyond it clients get a plain 503
+   * and a close.
+   * @default 1000
+   */
+  maxInFlight?: number;
+  /**
+   * Max request body bytes; larger bodies get 413. 0 or Infinity = unlimited.
+   * @default 134217728 (128 MiB)
+   */
+  maxRequestBodySize?: number;
+  /** Called once per finished exchange (access log). Must not throw (errors are swallowed). */
+  onResponse?: (record: ResponseRecord) => void;
+  /** Called when the app throws/rejects or returns a non-Response (`req` is null if the Request could not be built). */
+  onError?: (err: unknown, req: Request | null) => void;
+  /**
+   * PROXY protocol header expected at the start of each connection: `"v1"`, `"v2"`, or `"auto"`
+   * (either version, or none: plain HTTP). `false`: no header is looked for.
+   * @default false
+   */
+  proxyProtocol?: false | ProxyMode;
+  /**
+   * Peers allowed to send a PROXY header: IPv4/IPv6 addresses and CIDR networks, or `"*"` for
+   * any. Unix-socket peers are always allowed.
+   * @default ["127.0.0.1", "::1"]
+   */
+  proxyAllowIps?: readonly string[];
+  /**
+   * Send file bodies (`new Response(Bun.file(path))`) with `sendfile(2)`, from the page cache
+   * straight to the socket. `false` reads them through user space (Gunicorn's `--no-sendfile`).
+   * Either way a Blob or file body goes out with a `Content-Length`.
+   * @default true
+   */
+  sendfile?: boolean;
+}
+
+/** A running engine. */
+export interface HttpEngine {
+  /**
+   * Stops the engine. `graceful` (default true): stop accepting, close idle
+   * keep-alive connections, let in-flight responses finish (each connection
+   * closes after its last response) and resolve once every connection is
+   * closed. `false`: close everything now.
+   */
+  stop(graceful?: boolean): Promise<void>;
+  /** Requests whose response has not been fully written yet. */
+  readonly inFlight: number;
+  /** Open connections. */
+  readonly connections: number;
+  /** Exchanges completed since start (including error responses). */
+  readonly requestsServed: number;
+  /** The peer of the connection `req` arrived on, like `Bun.serve`'s `requestIP`; null for unix sockets or foreign requests. */
+  requestIP(req: Request): { address: string; family: string; port: number } | null;
+}
