@@ -4,10 +4,12 @@
  * plain data, and Bun's JSON channel costs each process ~0.5 MB less RSS than `advanced`).
  *
  * worker → arbiter: `booted` (app loaded and listening: the readiness signal), `heartbeat` (from
- * the event loop, at least every `timeout/2` s), `retiring` (max_requests reached), `abort`
- * (kill this worker now, as a timed-out one: a gthread worker whose thread is stuck in
- * reuse-port mode, see `thread-worker.ts`).
- * arbiter → worker: `init` (first message), `stop` (graceful), `quit` (fast), `reopen-logs`.
+ * the event loop, every `min(1 s, timeout/4)` but at least 100 ms apart; every second when
+ * `timeout` is 0), `retiring` (max_requests reached), `abort` (kill this worker now, as a
+ * timed-out one: a gthread worker whose thread is stuck in reuse-port mode, see
+ * `thread-worker.ts`).
+ * arbiter → worker: `init` (first message), `reopen-logs` (USR1). Stopping is by signal: SIGTERM
+ * (graceful), SIGQUIT or SIGINT (quick).
  */
 import type { Settings } from "../config/registry.ts";
 
@@ -45,7 +47,7 @@ export interface WorkerInit {
   listeners: ListenerSpec[];
 }
 
-export type ArbiterMessage = WorkerInit | { type: "stop" } | { type: "quit" } | { type: "reopen-logs" };
+export type ArbiterMessage = WorkerInit | { type: "reopen-logs" };
 
 export type WorkerMessage =
   | { type: "booted" }

@@ -1,9 +1,11 @@
 /**
  * @module
  * @internal The entry point of a worker process, spawned by the arbiter with an IPC channel.
- * It waits for the `init` message, then: applies `raw_env`, `chdir`, the config file's hooks,
- * binds (reuse-port mode) and drops privileges, runs `post_fork`, loads the app (exit 4 on
- * failure), serves, runs `post_worker_init`, reports `booted`, and heartbeats from its event loop.
+ * It waits for the `init` message, then: imports the function settings again (hooks, classes),
+ * sets up its logger, applies `raw_env` and `chdir`, loads the app (exit 4 on failure), resolves
+ * the worker class, runs `post_fork`, serves (binding its own socket in reuse-port mode), drops
+ * privileges, runs `post_worker_init`, reports `booted`, and heartbeats from its event loop.
+ * Any other failure before `booted` exits 3.
  */
 import { loadApp } from "../app/load-app.ts";
 import { callHook } from "../config/call-hook.ts";
@@ -120,7 +122,7 @@ async function boot(init: WorkerInit): Promise<void> {
       if (maxRequests > 0 && served >= maxRequests && !retiring) {
         retiring = true;
         log.info("Autorestarting worker after current request.");
-        // The arbiter starts a replacement and sends `stop` once it is ready, so the pool never
+        // The arbiter starts a replacement and sends SIGTERM once it is ready, so the pool never
         // shrinks (in reuse-port mode a socket closing early resets the connections queued on it).
         send({ type: "retiring", reason: "max_requests" });
       }
@@ -202,12 +204,6 @@ function main(): void {
           log.error("Exception in worker process: %s", e instanceof Error ? (e.stack ?? e.message) : String(e));
           exitNow(WORKER_BOOT_ERROR);
         });
-        break;
-      case "stop":
-        void gracefulExit(0);
-        break;
-      case "quit":
-        void quickExit();
         break;
       case "reopen-logs":
         reopenLogs();
