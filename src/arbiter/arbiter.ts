@@ -8,7 +8,7 @@
 import { closeSync, openSync } from "node:fs";
 import type { Subprocess } from "bun";
 import { INHERITED_FDS_ENV, LISTEN_FDS_ENV, LISTEN_PID_ENV, NOTIFY_SOCKET_ENV, PARENT_ARBITER_ENV, TITLED_ENV } from "../env-names.ts";
-import { APP_LOAD_ERROR, ConfigError, firstLine, WORKER_BOOT_ERROR } from "../errors.ts";
+import { APP_LOAD_ERROR, ConfigError, EXIT_CONFIG_ERROR, firstLine, WORKER_BOOT_ERROR } from "../errors.ts";
 import type { LoadConfigOptions, LoadedConfig } from "../config/load.ts";
 import type { Settings } from "../config/registry.ts";
 import { callHook } from "../config/call-hook.ts";
@@ -32,15 +32,15 @@ const pidfiles = (): typeof import("./pidfile.ts") => require("./pidfile.ts");
 const WORKER_ENTRY = new URL("../workers/worker-main.ts", import.meta.url).pathname;
 
 /** Signals the arbiter handles (Gunicorn's list). */
-export const ARBITER_SIGNALS = ["SIGHUP", "SIGQUIT", "SIGINT", "SIGTERM", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
+const ARBITER_SIGNALS = ["SIGHUP", "SIGQUIT", "SIGINT", "SIGTERM", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
 type ArbiterSignal = (typeof ARBITER_SIGNALS)[number];
 type QueueItem = ArbiterSignal | "RELOAD";
 
 /** Stops the arbiter loop: `reason` is logged, `code` is the exit status. */
-export class HaltServer extends Error {
+class HaltServer extends Error {
   constructor(
     readonly reason: string,
-    readonly code = 1,
+    readonly code = EXIT_CONFIG_ERROR,
   ) {
     super(reason);
   }
@@ -133,7 +133,7 @@ export class Arbiter implements ArbiterView {
         this.log.error(e.message);
         closeListeners(this.listeners, true);
         this.pidfile?.unlink();
-        return e instanceof HaltServer ? e.code : 1;
+        return e instanceof HaltServer ? e.code : EXIT_CONFIG_ERROR;
       }
       throw e;
     }

@@ -35,7 +35,7 @@ export interface Listener {
 }
 
 /** Settings that only bunicorn's own HTTP engine can honour. */
-export function needsSharedSocket(cfg: Settings): string | null {
+function needsSharedSocket(cfg: Settings): string | null {
   if (cfg.proxy_protocol) return "proxy_protocol";
   if (cfg.limit_request_line !== DEFAULT_LIMIT_REQUEST_LINE) return "limit_request_line";
   if (cfg.limit_request_fields !== DEFAULT_LIMIT_REQUEST_FIELDS) return "limit_request_fields";
@@ -156,5 +156,3 @@ export function workerListenerSpecs(listeners: readonly Listener[]): { specs: Li
   }
   return { specs, fds };
 }
-
-export { describeBind };

@@ -34,7 +34,7 @@ let clfSecond = -1;
 let clfCache = "";
 
 /** `[10/Oct/2000:13:55:36 -0700]`, cached per second. */
-export function clfTime(ms: number): string {
+function clfTime(ms: number): string {
   const sec = Math.floor(ms / 1000);
   if (sec === clfSecond) return clfCache;
   const t = localTime(ms);
@@ -47,7 +47,7 @@ export function clfTime(ms: number): string {
 const UNSAFE = /["\\\x00-\x1f\x7f]/;
 
 /** Escapes a value for a quoted log field. */
-export function escapeValue(s: string): string {
+function escapeValue(s: string): string {
   if (!UNSAFE.test(s)) return s;
   let out = "";
   for (const ch of s) {

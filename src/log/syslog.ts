@@ -18,7 +18,7 @@ export const FACILITY: Record<string, number> = {
 };
 
 /** Severity codes for bunicorn's levels. */
-export const SEVERITY: Record<string, number> = { critical: 2, error: 3, warning: 4, info: 6, debug: 7 };
+const SEVERITY: Record<string, number> = { critical: 2, error: 3, warning: 4, info: 6, debug: 7 };
 
 export class SyslogTransport {
   private send: (msg: string) => void;

@@ -7,7 +7,6 @@ export {
   getParentDeathSignal,
   isPid1,
   OrphanReaper,
-  reapOrphans,
   resolveGroup,
   resolveUser,
   setChildSubreaper,

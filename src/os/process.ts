@@ -252,7 +252,7 @@ export function dropPrivileges(options: DropPrivilegesOptions): void {
         initgroups = false;
       }
     }
-    // `process.initgroups` exists in Bun (facts §6) but is missing from the type declarations.
+    // `process.initgroups` exists in Bun but is missing from its type declarations.
     const initgroupsFn = (process as { initgroups?: (user: string, extraGroup: number) => void }).initgroups;
     if (initgroups && userName !== undefined && typeof initgroupsFn === "function") {
       initgroupsFn.call(process, userName, gid);
@@ -392,14 +392,4 @@ export class OrphanReaper {
     }
     return reaped;
   }
-}
-
-/**
- * One-shot form of {@link OrphanReaper} without a grace period: reap every zombie child
- * whose pid is not in `known`. Only safe when `known` covers every child spawned through
- * Bun in this process.
- */
-export function reapOrphans(known: ReadonlySet<number> | ((pid: number) => boolean)): ReapedChild[] {
-  const isKnown = typeof known === "function" ? known : (pid: number) => known.has(pid);
-  return new OrphanReaper({ isKnown, graceMs: 0 }).reap();
 }

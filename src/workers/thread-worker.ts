@@ -85,7 +85,6 @@ export class ThreadWorker extends Worker {
       this.log.warning("pre_request/post_request hooks are not run by the gthread worker class (they run only with the sync class).");
     }
     this.settings = threadSettings(cfg);
-    this.appSpec;
     const n = Math.max(1, cfg.threads);
     const slots = Array.from({ length: n }, (_, i) => this.spawn(i));
     const results = await Promise.allSettled(slots.map((s) => s.booted));

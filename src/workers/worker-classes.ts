@@ -9,7 +9,7 @@ import type { Worker, WorkerOptions } from "./base.ts";
 
 export type WorkerClass = new (opts: WorkerOptions) => Worker;
 
-export const BUILTIN_WORKERS: Record<string, () => Promise<WorkerClass>> = {
+const BUILTIN_WORKERS: Record<string, () => Promise<WorkerClass>> = {
   sync: async () => (await import("./process-worker.ts")).ProcessWorker,
   process: async () => (await import("./process-worker.ts")).ProcessWorker,
   gthread: async () => (await import("./thread-worker.ts")).ThreadWorker,
