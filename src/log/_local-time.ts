@@ -4,7 +4,7 @@
  * zone support, about 2.5 MB of RSS in every process that writes one line; most servers and
  * containers run in UTC (or another zone with one fixed offset), where the offset is a constant
  * read from the zone file. Any other zone (daylight saving, a history of offsets, leap seconds,
- * a zone file that cannot be read) uses the `Date` methods as before.
+ * a zone file that cannot be read) uses the `Date` methods.
  */
 import { readFileSync } from "node:fs";
 

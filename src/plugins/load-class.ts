@@ -15,7 +15,7 @@ import { ConfigError, firstLine } from "../errors.ts";
 
 export type PluginKind = "workers" | "loggers";
 
-// biome-ignore lint/suspicious/noExplicitAny: constructors of any shape
+// `any`: constructors of any shape.
 type AnyClass = abstract new (...args: any[]) => unknown;
 
 const SETTING: Record<PluginKind, string> = { workers: "worker_class", loggers: "logger_class" };
