@@ -15,10 +15,7 @@ import { describeBind, formatBind, parseBind, resolveBind, type BindAddress } fr
 import { unlinkSync } from "node:fs";
 import type { ListenerSpec, ListenMode } from "../workers/protocol.ts";
 
-/**
- * The raw-socket code (and with it `src/os/_libc.ts`), loaded on first use: an arbiter in
- * reuse-port mode with no inherited sockets never needs it.
- */
+/** The raw-socket code, loaded on first use: an arbiter in reuse-port mode with no inherited sockets never needs it. */
 function sockets(): typeof import("../net/listen-socket.ts") {
   return require("../net/listen-socket.ts");
 }

@@ -8,7 +8,7 @@
  */
 import { closeSync, openSync } from "node:fs";
 import type { Settings } from "../config/registry.ts";
-import { check, requireLibc } from "../os/_libc.ts";
+import { check, requireLibc } from "../os/index.ts";
 
 /** The file stdout and stderr are captured to, or null when `capture_output` is off or the error log is not a file. */
 export function captureOutputPath(cfg: Pick<Settings, "capture_output" | "errorlog">): string | null {

@@ -36,4 +36,4 @@ export {
   parseNetwork,
   type IpNetwork,
 } from "./ip.ts";
-export { SyscallError } from "../os/_libc.ts";
+export { SyscallError } from "../os/index.ts";

@@ -17,7 +17,7 @@
  * return `null` / do nothing.
  */
 import { chownSync, closeSync, lstatSync, unlinkSync } from "node:fs";
-import { C, check, errno, libc, requireLibc, SyscallError, errnoNumber } from "../os/_libc.ts";
+import { C, check, errno, libc, requireLibc, SyscallError, errnoNumber } from "../os/index.ts";
 import { describeBind, isIpLiteral, type BindAddress } from "./bind-address.ts";
 
 /** Options for {@link openListenSocket}. */

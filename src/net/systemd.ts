@@ -2,7 +2,7 @@
  * systemd integration: socket activation (`LISTEN_FDS`) and `sd_notify`, as in Gunicorn's
  * `gunicorn/systemd.py`.
  */
-import { C, check, errno, libc, SyscallError } from "../os/_libc.ts";
+import { C, check, errno, libc, SyscallError } from "../os/index.ts";
 import { LISTEN_FDNAMES_ENV, LISTEN_FDS_ENV, LISTEN_PID_ENV, NOTIFY_SOCKET_ENV } from "../env-names.ts";
 import { setCloexec, unixSockAddr } from "./listen-socket.ts";
 

@@ -5,7 +5,7 @@
  * `node:dgram` has no unix datagram sockets. A full receiver drops the datagram (EAGAIN) rather
  * than blocking the event loop.
  */
-import { C, check, errno, libc, SyscallError } from "../os/_libc.ts";
+import { C, check, errno, libc, SyscallError } from "../os/index.ts";
 import { unixSockAddr } from "./listen-socket.ts";
 
 export class UnixDatagramSender {

@@ -1,4 +1,5 @@
 /**
+ * @module
  * Operating-system helpers (Linux, through `bun:ffi` where needed; soft no-ops elsewhere).
  */
 export {
@@ -20,4 +21,4 @@ export {
   type ReapedChild,
   type ResolvedUser,
 } from "./process.ts";
-export { SyscallError } from "./_libc.ts";
+export { C, check, errno, errnoName, errnoNumber, ffi, libc, requireLibc, SyscallError } from "./libc.ts";

@@ -6,7 +6,7 @@
  * to `bunicorn: master [NAME]` — the way workers get their name through `Bun.spawn`'s `argv0`.
  */
 import { TITLED_ENV } from "../env-names.ts";
-import { errno, ffi, libc, SyscallError } from "./_libc.ts";
+import { errno, ffi, libc, SyscallError } from "./libc.ts";
 
 function cstr(s: string): Buffer {
   return Buffer.from(`${s}\0`);

@@ -8,7 +8,7 @@
  */
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { C, check, errno, ffi, libc, SyscallError } from "./_libc.ts";
+import { C, check, errno, ffi, libc, SyscallError } from "./libc.ts";
 
 const signals = osConstants.signals as Record<string, number>;
 
@@ -353,13 +353,13 @@ export type OrphanReaperOptions = {
  * ```
  */
 export class OrphanReaper {
-  readonly #isKnown: (pid: number) => boolean;
-  readonly #graceMs: number;
-  readonly #firstSeen = new Map<number, number>();
+  private readonly isKnown: (pid: number) => boolean;
+  private readonly graceMs: number;
+  private readonly firstSeen = new Map<number, number>();
 
   constructor(options: OrphanReaperOptions) {
-    this.#isKnown = options.isKnown;
-    this.#graceMs = options.graceMs ?? 1000;
+    this.isKnown = options.isKnown;
+    this.graceMs = options.graceMs ?? 1000;
   }
 
   /**
@@ -372,21 +372,21 @@ export class OrphanReaper {
     const now = performance.now();
     const zombies = zombieChildren();
     const present = new Set(zombies);
-    for (const pid of this.#firstSeen.keys()) if (!present.has(pid)) this.#firstSeen.delete(pid);
+    for (const pid of this.firstSeen.keys()) if (!present.has(pid)) this.firstSeen.delete(pid);
     const reaped: ReapedChild[] = [];
     for (const pid of zombies) {
-      if (this.#isKnown(pid)) continue;
-      const first = this.#firstSeen.get(pid);
-      if (first === undefined) this.#firstSeen.set(pid, now);
-      if (this.#graceMs > 0 && (first === undefined || now - first < this.#graceMs)) continue;
+      if (this.isKnown(pid)) continue;
+      const first = this.firstSeen.get(pid);
+      if (first === undefined) this.firstSeen.set(pid, now);
+      if (this.graceMs > 0 && (first === undefined || now - first < this.graceMs)) continue;
       const status = new Int32Array(1);
       const r = lib.wait4(pid, status, C.WNOHANG, null);
       if (r === pid) {
-        this.#firstSeen.delete(pid);
+        this.firstSeen.delete(pid);
         reaped.push(decodeStatus(pid, status[0] ?? 0));
       } else if (r < 0) {
         const e = errno();
-        this.#firstSeen.delete(pid);
+        this.firstSeen.delete(pid);
         if (new SyscallError("wait4", e).code !== "ECHILD") throw new SyscallError("wait4", e, `pid ${pid}`);
       }
     }

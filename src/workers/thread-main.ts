@@ -22,7 +22,7 @@ import type { LogMethods } from "../hook-types.ts";
 import type { AccessRecord } from "../log/access-format.ts";
 import { createLogger } from "../log/load-logger.ts";
 import type { Logger } from "../log/logger.ts";
-import { libc } from "../os/_libc.ts";
+import { libc } from "../os/index.ts";
 import type { WorkerOptions } from "./base.ts";
 import { ProcessWorker } from "./process-worker.ts";
 import type { ListenerSpec } from "./protocol.ts";
