@@ -6,7 +6,7 @@
  * `\xHH`. The format `json` writes one JSON object per line instead (every value escaped by
  * `JSON.stringify`), which Gunicorn users have long asked for.
  */
-import { formatOffset, localTime } from "./_local-time.ts";
+import { formatOffset, localTime } from "./local-time.ts";
 
 /** What the access log knows about one finished request. */
 export interface AccessRecord {

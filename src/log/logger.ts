@@ -12,7 +12,7 @@ import type { LogMethods } from "../hook-types.ts";
 import { compileAccessFormat, type AccessRecord } from "./access-format.ts";
 import type { LogConfig, LogLevelName } from "./logconfig.ts";
 import { LineWriter } from "./_line-writer.ts";
-import { formatOffset, localTime } from "./_local-time.ts";
+import { formatOffset, localTime } from "./local-time.ts";
 import type { SyslogTransport } from "./syslog.ts";
 
 /** The syslog module, loaded on first use: node:net/node:dgram cost ~4 MB per process otherwise. */

@@ -5,7 +5,7 @@
  */
 import { afterAll, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { localTime, tzifFixedOffset } from "../../src/log/_local-time.ts";
+import { localTime, tzifFixedOffset } from "../../src/log/local-time.ts";
 
 const ZONEINFO = "/usr/share/zoneinfo";
 const saved = process.env.TZ;
