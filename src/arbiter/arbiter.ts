@@ -92,7 +92,8 @@ export class Arbiter implements ArbiterView {
   private booting = new Set<WorkerHandle>();
   private age = 0;
   private generation = 0;
-  private _numWorkers = 0;
+  /** The worker count asked for (`workers`, changed by TTIN/TTOU), behind `numWorkers`. */
+  private targetWorkers = 0;
   private bootFailures = 0;
   private nextSpawnAt = 0;
   private readyFired = false;
@@ -116,11 +117,11 @@ export class Arbiter implements ArbiterView {
   }
 
   get numWorkers(): number {
-    return this._numWorkers;
+    return this.targetWorkers;
   }
   set numWorkers(value: number) {
-    const old = this._numWorkers;
-    this._numWorkers = value;
+    const old = this.targetWorkers;
+    this.targetWorkers = value;
     void this.hook("nworkers_changed", this, value, this.readyFired || old !== 0 ? old : null);
   }
 
