@@ -9,8 +9,8 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { unixDatagramReceiver } from "../_unix-dgram-receiver.ts";
-import { FIXTURES, freePort, get, killAll, sleep, startBunicorn, waitFor } from "./_harness.ts";
+import { unixDatagramReceiver } from "../support/unix-dgram-receiver.ts";
+import { FIXTURES, freePort, get, killAll, sleep, startBunicorn, waitFor } from "../support/harness.ts";
 
 afterEach(killAll);
 afterAll(killAll);

@@ -7,7 +7,7 @@ import { afterAll, afterEach, expect, test } from "bun:test";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FIXTURES, freePort, get, killAll, ROOT, startBunicorn, waitFor } from "./_harness.ts";
+import { FIXTURES, freePort, get, killAll, ROOT, startBunicorn, waitFor } from "../support/harness.ts";
 
 afterEach(killAll);
 afterAll(killAll);

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect, parseAll } from "../http/_client.ts";
-import { FIXTURES, freePort, get, killAll, startBunicorn, waitFor } from "./_harness.ts";
+import { FIXTURES, freePort, get, killAll, startBunicorn, waitFor } from "../support/harness.ts";
 
 afterEach(killAll);
 afterAll(killAll);

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tcpMigrateReq } from "../../src/os/index.ts";
-import { childPids, FIXTURES, freePort, isAlive, killAll, sleep, startBunicorn, waitFor, type Bunicorn } from "./_harness.ts";
+import { childPids, FIXTURES, freePort, isAlive, killAll, sleep, startBunicorn, waitFor, type Bunicorn } from "../support/harness.ts";
 
 afterEach(killAll);
 afterAll(killAll);

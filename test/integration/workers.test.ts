@@ -3,7 +3,7 @@
  * healed, a hung worker is killed after `timeout`, a crashing handler gets a 500.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { countBooted, FIXTURES, freePort, get, killAll, startBunicorn, waitFor, waitForHttp } from "./_harness.ts";
+import { countBooted, FIXTURES, freePort, get, killAll, startBunicorn, waitFor, waitForHttp } from "../support/harness.ts";
 
 afterEach(killAll);
 afterAll(killAll);

@@ -16,8 +16,8 @@ import {
   SyscallError,
   type SocketInfo,
 } from "../../src/net/index.ts";
-import { C, errno, libc } from "../../src/os/_libc.ts";
-import { BUN, firstLine, within } from "./_helpers.ts";
+import { C, errno, libc } from "../../src/os/index.ts";
+import { BUN, firstLine, within } from "../support/spawn-helpers.ts";
 
 const lib = libc()!;
 const dir = mkdtempSync(join(tmpdir(), "bunicorn-net-"));

@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { closeFd, listenFds, openListenSocket, parseBind, sdNotify, socketInfo, SyscallError } from "../../src/net/index.ts";
 import { unixSockAddr } from "../../src/net/listen-socket.ts";
-import { C, check, errno, libc } from "../../src/os/_libc.ts";
-import { unixDatagramReceiver as receiver } from "../_unix-dgram-receiver.ts";
-import { BUN, firstLine, within } from "./_helpers.ts";
+import { C, check, errno, libc } from "../../src/os/index.ts";
+import { unixDatagramReceiver as receiver } from "../support/unix-dgram-receiver.ts";
+import { BUN, firstLine, within } from "../support/spawn-helpers.ts";
 
 const lib = libc()!;
 const dir = mkdtempSync(join(tmpdir(), "bunicorn-sd-"));

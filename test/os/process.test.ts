@@ -12,7 +12,7 @@ import {
   tcpMigrateReq,
   zombieChildren,
 } from "../../src/os/index.ts";
-import { BUN, firstLine, within } from "../net/_helpers.ts";
+import { BUN, firstLine, within } from "../support/spawn-helpers.ts";
 
 const fixtures = join(import.meta.dir, "fixtures");
 const dir = mkdtempSync(join(tmpdir(), "bunicorn-os-"));

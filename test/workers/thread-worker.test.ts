@@ -4,7 +4,7 @@
  * process lives on, TERM finishes in-flight requests, app load failures halt the arbiter.
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { freePort, get, killAll, sleep, startBunicorn, waitFor, type Bunicorn } from "../integration/_harness.ts";
+import { freePort, get, killAll, sleep, startBunicorn, waitFor, type Bunicorn } from "../support/harness.ts";
 
 const HERE = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
 const APP = `${HERE}/fixtures/thread-app.ts`;

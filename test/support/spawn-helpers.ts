@@ -1,3 +1,8 @@
+/**
+ * @module
+ * Bounded waits on child processes (the Bun executable, a promise with a deadline, a child's first
+ * line of output), shared by the test/net and test/os tests.
+ */
 import type { Subprocess } from "bun";
 
 /** Resolve with `p`, or reject after `ms` naming `what`. */

@@ -3,8 +3,8 @@
  * @internal A unix datagram receiver made through FFI (node:dgram has no unix sockets in Bun),
  * shared by tests of sd_notify, syslog `unix://PATH#dgram` and statsd `unix://PATH`.
  */
-import { unixSockAddr } from "../src/net/listen-socket.ts";
-import { C, check, errno, libc, SyscallError } from "../src/os/_libc.ts";
+import { unixSockAddr } from "../../src/net/listen-socket.ts";
+import { C, check, errno, libc, SyscallError } from "../../src/os/index.ts";
 
 export function unixDatagramReceiver(path: string): { recv(ms: number): Promise<string>; close(): void } {
   const lib = libc()!;
