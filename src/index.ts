@@ -1,27 +1,20 @@
 /**
  * @module
- * bunicorn's public API, all from one entry point:
+ * bunicorn's public API for its three audiences:
  *
  * - frameworks start a server with {@link run} (what the `bunicorn` command does);
- * - config files type themselves with {@link defineConfig} and the hook types;
- * - plugin authors extend {@link Worker} (worker classes) and use the types of the hook objects.
+ * - config files type themselves with {@link defineConfig}, the settings types and the hook types;
+ * - plugin authors extend {@link Worker} (worker classes) or {@link Logger} (logger classes).
+ *
+ * Lower-level pieces are subpath exports: `bunicorn/config` (loading and printing the
+ * configuration, the settings registry), `bunicorn/log` (the logger classes, the access-log
+ * format compiler) and `bunicorn/http` (the HTTP/1.1 engine of shared-socket mode).
  */
 export { run, type RunOptions } from "./run.ts";
-export { loadConfig, type LoadConfigOptions, type LoadedConfig, type SettingSource } from "./config/load.ts";
-export { SETTINGS, getSetting, type Settings, type SettingName } from "./config/registry.ts";
-export { type SettingDef, type Section, type Support } from "./config/setting.ts";
-export { AppLoadError, APP_LOAD_ERROR, ConfigError, WORKER_BOOT_ERROR } from "./errors.ts";
-export { formatConfig } from "./config/print.ts";
-export { loadApp, parseAppSpec, type FetchApp, type AppLike } from "./app/load-app.ts";
+export type { Settings, SettingName } from "./config/registry.ts";
 export { Worker, type WorkerOptions } from "./workers/base.ts";
-export { type ListenerSpec } from "./workers/protocol.ts";
-export { loadClass, type PluginKind } from "./plugins/load-class.ts";
-export { Logger, formatLogTime, formatMessage, type LoggerOptions, type AccessRecord, type LogLevelName } from "./log/logger.ts";
-export { StatsdLogger } from "./log/statsd-logger.ts";
-export { createLogger, BUILTIN_LOGGERS, type LoggerClass } from "./log/load-logger.ts";
-export { compileAccessFormat, ATOMS } from "./log/access-format.ts";
-export { validateLogConfig, type LogConfig, type LogStreamConfig } from "./log/logconfig.ts";
-export { serveHttp, type HttpEngine, type HttpEngineOptions } from "./http/index.ts";
+export { Logger, type LoggerOptions, type AccessRecord } from "./log/logger.ts";
+export type { LoggerClass } from "./log/load-logger.ts";
 export type { ArbiterInfo, ArbiterView, HookRequest, LogMethods, WorkerRecord, WorkerView } from "./hook-types.ts";
 export { VERSION } from "./version.ts";
 

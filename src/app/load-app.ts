@@ -21,9 +21,6 @@ export interface FetchApp {
   websocket?: unknown;
 }
 
-/** A fetch function or an object with one. */
-export type AppLike = ((request: Request, server: unknown) => Response | Promise<Response>) | FetchApp;
-
 export interface AppSpec {
   module: string;
   /** The export name; null means the default export. */

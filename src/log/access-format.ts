@@ -82,7 +82,7 @@ function basicUser(r: AccessRecord): string {
 const dash = (s: string | null) => (s === null || s === "" ? "-" : s);
 
 /** The atoms of the spec, by name. */
-export const ATOMS: Record<string, Atom> = {
+const ATOMS: Record<string, Atom> = {
   h: (r) => r.remoteAddress || "-",
   l: () => "-",
   u: basicUser,

@@ -15,7 +15,7 @@ export type LoggerClass = new (cfg: Readonly<Settings>, options: LoggerOptions) 
 const statsd = async () => (await import("./statsd-logger.ts")).StatsdLogger as LoggerClass;
 const plain = async () => Logger as LoggerClass;
 
-export const BUILTIN_LOGGERS: Record<string, () => Promise<LoggerClass>> = {
+const BUILTIN_LOGGERS: Record<string, () => Promise<LoggerClass>> = {
   default: plain,
   simple: plain,
   "gunicorn.glogging.Logger": plain,

@@ -107,7 +107,7 @@ export function errnoNumber(name: string): number | undefined {
 }
 
 /** libc's text for an errno (`98` → `"Address already in use"`). */
-export function strerror(n: number): string {
+function strerror(n: number): string {
   const lib = libc();
   const text = lib === null ? null : lib.strerror(n);
   return typeof text === "string" && text !== "" ? text : errnoName(n);
