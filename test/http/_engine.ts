@@ -1,6 +1,6 @@
 // Starting engines for the tests in this folder; each test file calls `afterEach(stopEngines)`.
 import { serveHttp, type HttpEngine, type HttpEngineOptions, type HttpTarget } from "../../src/http/index.ts";
-import { parseAll } from "./_client.ts";
+import { parseAll } from "../support/http-client.ts";
 
 export type Engine = HttpEngine & { readonly port: number };
 const engines: Engine[] = [];

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveHttp } from "../../src/http/index.ts";
-import { connect, countResponses, parseAll, parseResponse } from "./_client.ts";
+import { connect, countResponses, parseAll, parseResponse } from "../support/http-client.ts";
 import { GET, hasN, start, stopEngines } from "./_engine.ts";
 
 afterEach(stopEngines);

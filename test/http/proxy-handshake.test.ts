@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serveHttp, type HttpEngineOptions, type ResponseRecord } from "../../src/http/index.ts";
-import { connect, parseAll } from "./_client.ts";
+import { connect, parseAll } from "../support/http-client.ts";
 import { GET, hasN, start, stopEngines } from "./_engine.ts";
 
 afterEach(stopEngines);

@@ -1,7 +1,7 @@
 // Request bodies: buffered, Content-Length and chunked streams, 100-continue, limits.
 import { afterEach, describe, expect, test } from "bun:test";
 import type { ResponseRecord } from "../../src/http/index.ts";
-import { connect, parseAll, parseResponse } from "./_client.ts";
+import { connect, parseAll, parseResponse } from "../support/http-client.ts";
 import { GET, hasN, start, stopEngines } from "./_engine.ts";
 
 afterEach(stopEngines);

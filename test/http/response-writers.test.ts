@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { connect as netConnect } from "node:net";
 import { join } from "node:path";
 import type { ResponseRecord } from "../../src/http/index.ts";
-import { connect, countResponses, parseAll } from "./_client.ts";
+import { connect, countResponses, parseAll } from "../support/http-client.ts";
 import { GET, hasN, start, stopEngines } from "./_engine.ts";
 
 afterEach(stopEngines);

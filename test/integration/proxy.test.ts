@@ -7,7 +7,7 @@ import { afterAll, afterEach, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect, parseAll } from "../http/_client.ts";
+import { connect, parseAll } from "../support/http-client.ts";
 import { FIXTURES, freePort, get, killAll, startBunicorn, waitFor } from "../support/harness.ts";
 
 afterEach(killAll);
