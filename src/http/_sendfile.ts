@@ -4,7 +4,7 @@
  *
  * Everything loads on the first file response: `bun:ffi` and its `dlopen` (which compiles call
  * wrappers) and `node:fs` cost resident memory that a worker that never serves a file should not
- * pay (see docs/design.md, "Memory"). Its own two-symbol `dlopen` rather than `src/os/_libc.ts`'s:
+ * pay (see docs/design.md, "Memory"). Its own two-symbol `dlopen` rather than `src/os/libc.ts`'s:
  * that one compiles a wrapper for each of its ~20 functions, which a shared-socket worker
  * otherwise never loads. Linux only; elsewhere, or if libc cannot be opened,
  * {@link sendfileAvailable} is false and files are read through user space.
@@ -13,7 +13,7 @@
  * @module
  */
 import type { FFIType, Pointer } from "bun:ffi";
-import { ffi } from "../os/_libc.ts";
+import { ffi } from "../os/index.ts";
 
 type SendfileLib = {
   sendfile: (out: number, inFd: number, offset: BigInt64Array, count: number) => number;

@@ -22,7 +22,7 @@ import { nodeFs, sendfile, sendfileAvailable } from "./_sendfile.ts";
 import { statusLine } from "./_status.ts";
 import { failResponse, writeBuffer } from "./_write-buffer.ts";
 import { writeStream } from "./_write-stream.ts";
-import { errnoName } from "../os/_libc.ts";
+import { errnoName } from "../os/index.ts";
 
 /** Bytes read and written through Bun's socket when a sendfile(2) would block. */
 const SENDFILE_SLICE = 64 * 1024;
