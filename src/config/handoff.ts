@@ -1,9 +1,9 @@
 /**
  * @module
  * @internal The loaded config, handed from the `bunicorn` command to the arbiter it becomes. The
- * command re-executes itself once to get its `ps` title (`src/os/proc-title.ts`); the new image
- * used to load the config a second time, and so kept the settings registry, the command-line
- * parser (`node:util`) and the validators for good (~4 MB RSS). It now reads what the launcher
+ * command re-executes itself once to get its `ps` title (`src/os/proc-title.ts`). Rather than
+ * load the config a second time, and so keep the settings registry, the command-line parser
+ * (`node:util`) and the validators for good (~4 MB RSS), the new image reads what the launcher
  * resolved from a file only its user can read (`0600`, in the temp dir), named by one
  * environment variable, and deletes the file at once; it imports only the function-valued
  * settings again. (Not the config itself in the environment: Bun's `Bun.spawn` without `env`

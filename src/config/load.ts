@@ -10,7 +10,7 @@
  */
 import { dirname, isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { shlexSplit as _shlex } from "./_shlex.ts";
+import { shlexSplit } from "./_shlex.ts";
 import { parseCommandLine, type ParsedCommandLine } from "./cli-args.ts";
 import { findDefaultConfigFile, firstLine, readConfigFile, resolveConfigPath } from "./config-file.ts";
 import { SETTINGS, defaultSettings, getSetting, type Settings } from "./registry.ts";
@@ -54,7 +54,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
   const cwd = opts.cwd ?? process.cwd();
   const cli = parseCommandLine(opts.argv ?? []);
   const cmdArgs: ParsedCommandLine | null = env.BUNICORN_CMD_ARGS
-    ? parseCommandLine(_shlex(env.BUNICORN_CMD_ARGS), "BUNICORN_CMD_ARGS")
+    ? parseCommandLine(shlexSplit(env.BUNICORN_CMD_ARGS), "BUNICORN_CMD_ARGS")
     : null;
   if (cmdArgs?.app) throw new ConfigError("BUNICORN_CMD_ARGS: an APP_MODULE cannot be given here");
 
