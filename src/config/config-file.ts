@@ -14,7 +14,7 @@ import { firstLine } from "../errors.ts";
 export { firstLine };
 
 /** File names looked for in the working directory when no config file is named. */
-export const DEFAULT_CONFIG_FILES = ["bunicorn.config.ts", "bunicorn.config.mts", "bunicorn.config.js", "bunicorn.config.mjs", "bunicorn.config.json"];
+const DEFAULT_CONFIG_FILES = ["bunicorn.config.ts", "bunicorn.config.mts", "bunicorn.config.js", "bunicorn.config.mjs", "bunicorn.config.json"];
 
 const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".cts", ".js", ".mjs", ".cjs", ".tsx", ".jsx"]);
 

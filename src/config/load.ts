@@ -115,7 +115,7 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<LoadedCo
  * Hooks may be given as `PATH#EXPORT` strings (from the environment): import them now.
  * Returns the references resolved, by setting name, as `ABSOLUTE_PATH#EXPORT`.
  */
-export async function resolveHookReferences(settings: Record<string, unknown>, baseDir: string): Promise<Record<string, string>> {
+async function resolveHookReferences(settings: Record<string, unknown>, baseDir: string): Promise<Record<string, string>> {
   const refs: Record<string, string> = {};
   for (const s of SETTINGS) {
     if (s.section !== "Server Hooks") continue;

@@ -3,10 +3,10 @@ import { defineSetting } from "../setting.ts";
 import * as v from "../validators.ts";
 
 /** Gunicorn's default access-log format (Apache "combined" style). */
-export const DEFAULT_ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"';
+const DEFAULT_ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"';
 
 /** Syslog facility names (Python's `SysLogHandler.facility_names`). */
-export const SYSLOG_FACILITIES = [
+const SYSLOG_FACILITIES = [
   "auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news", "security", "syslog",
   "user", "uucp", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
 ] as const;

@@ -3,7 +3,7 @@ import { ConfigError, defineSetting } from "../setting.ts";
 import * as v from "../validators.ts";
 
 /** Gunicorn's default `secure_scheme_headers`. */
-export const DEFAULT_SECURE_SCHEME_HEADERS: Record<string, string> = {
+const DEFAULT_SECURE_SCHEME_HEADERS: Record<string, string> = {
   "X-FORWARDED-PROTOCOL": "ssl",
   "X-FORWARDED-PROTO": "https",
   "X-FORWARDED-SSL": "on",
