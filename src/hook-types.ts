@@ -9,7 +9,6 @@
  * The effective settings, as hooks see them. Declared empty here and filled in by
  * `config/registry.ts` (declaration merging), which keeps the registry's types acyclic.
  */
-// biome-ignore lint: filled by declaration merging
 export interface ConfigView {}
 
 /** The logging methods every logger offers (Gunicorn's `log.info(...)` and friends). */
