@@ -43,10 +43,11 @@ export function writePlainError(conn: Conn, ex: Exchange): void {
 
 /**
  * A response body failed: a plain 500 if nothing was written yet, else the connection is cut
- * (mid-body, the only honest signal). Finishes the exchange.
+ * (mid-body, the only honest signal). Reports the error (unless `report` is false: the caller
+ * did) and finishes the exchange.
  */
-export function failResponse(conn: Conn, ex: Exchange, err: unknown, headSent: boolean): void {
-  conn.server.reportError(err, ex.req);
+export function failResponse(conn: Conn, ex: Exchange, err: unknown, headSent: boolean, report = true): void {
+  if (report) conn.server.reportError(err, ex.req);
   ex.keepAlive = false;
   if (!conn.closed) {
     if (!headSent) {

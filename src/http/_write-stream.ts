@@ -16,6 +16,9 @@ import { failResponse, writeBuffer } from "./_write-buffer.ts";
 /** A streamed body that completes within this many bytes (without waiting on I/O) is sent with a Content-Length. */
 const PREBUFFER_LIMIT = 256 * 1024;
 
+/** What the writer uses of a stream's default reader. */
+type StreamReader = { read(): Promise<{ done: true; value?: unknown } | { done: false; value: unknown }>; cancel(reason?: unknown): Promise<void> };
+
 const NOT_YET: unique symbol = Symbol("not yet");
 
 /** The promise's result if it settles within one turn of the event loop, else NOT_YET. */
@@ -43,74 +46,82 @@ export async function writeStream(conn: Conn, ex: Exchange, h: string, body: Rea
   try {
     const first = await reader.read();
     if (first.done) {
+      headSent = true;
       out.writeHead(h + "Content-Length: 0\r\n\r\n");
-      conn.done(ex);
-      return;
-    }
-    const c0 = toBytes(first.value);
-    const pre: Uint8Array[] = [c0];
-    let total = c0.length;
-    let next = reader.read();
-    let ended = false;
-    while (total <= PREBUFFER_LIMIT) {
-      const r = await settledSoon(next);
-      if (r === NOT_YET) break;
-      if (r.done) {
-        ended = true;
-        break;
-      }
-      const c = toBytes(r.value);
-      pre.push(c);
-      total += c.length;
-      next = reader.read();
-    }
-    if (conn.closed) {
-      reader.cancel().catch(() => {});
-      conn.done(ex);
-      return;
-    }
-    if (ended) {
-      writeBuffer(conn, ex, h, pre.length === 1 ? c0 : Buffer.concat(pre, total), false, false);
-      conn.done(ex);
-      return;
-    }
-    if (http10) {
-      ex.keepAlive = false;
-      if (!h.includes("Connection: close")) h += "Connection: close\r\n";
-      out.writeHead(h + "\r\n");
-    } else {
-      out.writeHead(h + "Transfer-Encoding: chunked\r\n\r\n");
-    }
-    headSent = true;
-    for (let i = 0; i < pre.length - 1; i++) {
-      const c = pre[i]!;
-      if (c.length === 0) continue;
-      ex.bytesSent += c.length;
-      if (http10) out.write(c);
-      else out.writeChunk(c);
-    }
-    let chunk = pre[pre.length - 1]!;
-    for (;;) {
-      if (conn.closed) {
-        reader.cancel().catch(() => {});
-        break;
-      }
-      if (chunk.length > 0) {
-        ex.bytesSent += chunk.length;
-        if (http10) out.write(chunk);
-        else out.writeChunk(chunk);
-        if (out.pending) await out.waitDrain();
-      }
-      const r = await next;
-      if (r.done) break;
-      chunk = toBytes(r.value);
-      next = reader.read();
-    }
-    if (!http10 && !conn.closed) out.writeHead("0\r\n\r\n");
+    } else await writeChunks(conn, ex, h, reader, first.value, http10, () => (headSent = true));
   } catch (err) {
+    conn.server.reportError(err, ex.req);
     reader.cancel().catch(() => {});
-    failResponse(conn, ex, err, headSent);
+    failResponse(conn, ex, err, headSent, false);
     return;
   }
   conn.done(ex);
+}
+
+/**
+ * Writes the stream whose first chunk is `firstValue`: with a Content-Length if it ends within
+ * {@link PREBUFFER_LIMIT} without waiting, else chunked (raw for HTTP/1.0). Calls `headWritten`
+ * once the head is out; throws for a bad chunk or a failing stream.
+ */
+async function writeChunks(conn: Conn, ex: Exchange, h: string, reader: StreamReader, firstValue: unknown, http10: boolean, headWritten: () => void): Promise<void> {
+  const out = conn.output;
+  const c0 = toBytes(firstValue);
+  const pre: Uint8Array[] = [c0];
+  let total = c0.length;
+  let next = reader.read();
+  let ended = false;
+  while (total <= PREBUFFER_LIMIT) {
+    const r = await settledSoon(next);
+    if (r === NOT_YET) break;
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    const c = toBytes(r.value);
+    pre.push(c);
+    total += c.length;
+    next = reader.read();
+  }
+  if (conn.closed) {
+    reader.cancel().catch(() => {});
+    return;
+  }
+  if (ended) {
+    headWritten();
+    writeBuffer(conn, ex, h, pre.length === 1 ? c0 : Buffer.concat(pre, total), false, false);
+    return;
+  }
+  if (http10) {
+    ex.keepAlive = false;
+    if (!h.includes("Connection: close")) h += "Connection: close\r\n";
+    out.writeHead(h + "\r\n");
+  } else {
+    out.writeHead(h + "Transfer-Encoding: chunked\r\n\r\n");
+  }
+  headWritten();
+  for (let i = 0; i < pre.length - 1; i++) {
+    const c = pre[i]!;
+    if (c.length === 0) continue;
+    ex.bytesSent += c.length;
+    if (http10) out.write(c);
+    else out.writeChunk(c);
+  }
+  let chunk = pre[pre.length - 1]!;
+  for (;;) {
+    if (conn.closed) {
+      reader.cancel().catch(() => {});
+      break;
+    }
+    if (chunk.length > 0) {
+      ex.bytesSent += chunk.length;
+      if (http10) out.write(chunk);
+      else out.writeChunk(chunk);
+      if (out.pending) await out.waitDrain();
+    }
+    const r = await next;
+    if (r.done) break;
+    chunk = toBytes(r.value);
+    next = reader.read();
+  }
+  if (!http10 && !conn.closed) out.writeHead("0\r\n\r\n");
 }
