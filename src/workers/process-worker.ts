@@ -10,6 +10,7 @@ import type { HttpEngine, ResponseRecord } from "../http/index.ts";
 import type { AccessRecord } from "../log/access-format.ts";
 import { Worker } from "./base.ts";
 import type { ListenerSpec } from "./protocol.ts";
+import { serveReusePort } from "./reuse-port-server.ts";
 
 type Running = { kind: "bun"; server: Server<unknown> } | { kind: "engine"; engine: HttpEngine };
 
@@ -31,42 +32,8 @@ export class ProcessWorker extends Worker {
   ): Running {
     const cfg = this.cfg;
     if (listener.mode === "reuse-port") {
-      const keepalive = cfg.keepalive;
-      const handle = (req: Request, server: Server<unknown>) => {
-        // Bun's idleTimeout also cuts slow in-flight handlers: lift it while the app runs,
-        // and restore the keep-alive idle time once the response is ready.
-        if (keepalive > 0) {
-          server.timeout(req, 0);
-          const res = this.handle(req, server);
-          if (res instanceof Response) {
-            server.timeout(req, idle);
-            return res;
-          }
-          return res.then((r) => {
-            server.timeout(req, idle);
-            return r;
-          });
-        }
-        const res = this.handle(req, server);
-        return res instanceof Response ? withClose(res) : res.then(withClose);
-      };
-      const idle = Math.min(255, Math.max(1, Math.ceil(keepalive)));
-      const fetch = noSendfile === null ? handle : mapResponse(handle, noSendfile);
-      const server = Bun.serve({
-        hostname: listener.host,
-        port: listener.port,
-        reusePort: true,
-        development: false,
-        idleTimeout: idle,
-        fetch,
-        error: (e) => {
-          this.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e));
-          return new Response("Internal Server Error", { status: 500, headers: { "content-type": "text/plain" } });
-        },
-        ...(this.app.websocket ? { websocket: this.app.websocket as never } : {}),
-        ...(tlsOptions(cfg) ?? {}),
-      });
-      return { kind: "bun", server };
+      // Reuse-port serving (Bun.serve, its options and request wrapper) is in reuse-port-server.ts.
+      return { kind: "bun", server: serveReusePort(this, listener, noSendfile) };
     }
     const engine = serveHttp!(
       { fd: listener.fd },
@@ -99,33 +66,6 @@ export class ProcessWorker extends Worker {
     await Promise.all(running.map((r) => (r.kind === "bun" ? r.server.stop(!graceful) : r.engine.stop(graceful))));
   }
 }
-
-/** `fetch` with `map` applied to each of its responses. */
-function mapResponse<A extends unknown[]>(fetch: (...a: A) => Response | Promise<Response>, map: (res: Response) => Response): (...a: A) => Response | Promise<Response> {
-  return (...a) => {
-    const res = fetch(...a);
-    return res instanceof Response ? map(res) : res.then(map);
-  };
-}
-
-function withClose(res: Response): Response {
-  res.headers.set("connection", "close");
-  return res;
-}
-
-/** Bun TLS options from the SSL settings, or null when no certificate is configured. */
-function tlsOptions(cfg: ProcessWorker["cfg"]): { tls: Record<string, unknown> } | null {
-  if (!cfg.certfile || !cfg.keyfile) return null;
-  const tls: Record<string, unknown> = { cert: Bun.file(cfg.certfile), key: Bun.file(cfg.keyfile) };
-  if (cfg.ca_certs) tls.ca = Bun.file(cfg.ca_certs);
-  if (cfg.cert_reqs > 0) {
-    tls.requestCert = true;
-    tls.rejectUnauthorized = cfg.cert_reqs === 2;
-  }
-  if (cfg.ciphers) tls.ciphers = cfg.ciphers;
-  return { tls };
-}
-
 
 /** The engine's record of a finished exchange, as the access log wants it. */
 function toAccessRecord(r: ResponseRecord): AccessRecord {
