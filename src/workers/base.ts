@@ -23,6 +23,12 @@ export interface WorkerOptions {
   app: FetchApp;
   /** The app as named on the command line (`APP_MODULE`), for classes that load it again (gthread threads). */
   appSpec: string;
+  /**
+   * Where this process's function settings (hooks, classes) came from, for classes that import
+   * them again elsewhere (gthread threads run `pre_request`/`post_request`): each setting's
+   * `PATH#EXPORT` reference, or null for one taken from `configFile`. Empty when none.
+   */
+  functionRefs?: { functions: Readonly<Record<string, string | null>>; configFile: string | null };
   /** Called after each request with the running total, so the runner can recycle the worker. */
   onRequestDone: (served: number) => void;
 }
@@ -39,6 +45,7 @@ export abstract class Worker implements WorkerView {
   readonly listeners: readonly ListenerSpec[];
   readonly app: FetchApp;
   readonly appSpec: string;
+  readonly functionRefs: NonNullable<WorkerOptions["functionRefs"]>;
   alive = true;
   /** Requests completed by this worker. */
   requests = 0;
@@ -56,6 +63,7 @@ export abstract class Worker implements WorkerView {
     this.listeners = opts.listeners;
     this.app = opts.app;
     this.appSpec = opts.appSpec;
+    this.functionRefs = opts.functionRefs ?? { functions: {}, configFile: null };
     this.onRequestDone = opts.onRequestDone;
     this.maxInFlight = opts.cfg.worker_connections;
   }
@@ -101,8 +109,10 @@ export abstract class Worker implements WorkerView {
         return checked;
       },
       (e) => {
-        this.done();
         const res = this.failed(e, req);
+        // As in Gunicorn, post_request runs for a failed request too, with the error response.
+        if (post_request) this.runHook("post_request", () => post_request(this, hookRequest(req), environOf(req), res));
+        this.done();
         if (log >= 0) this.logAccess(req, server, res, log);
         return res;
       },

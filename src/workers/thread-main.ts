@@ -11,11 +11,14 @@
  * terminated thread would close the socket for everyone.) `worker_connections` is therefore a
  * per-thread cap, and handler errors become a plain 500 as in the default class.
  *
- * Hooks never run here (settings arrive without functions), so `pre_request`/`post_request`
- * are not called for gthread; the thread's log lines go to the main thread's error log.
+ * Settings arrive without functions: the request hooks (`pre_request`, `post_request`) are
+ * imported again here, from their reference or the config file, and run in the thread; the
+ * other hooks run in the process's main thread. The thread's log lines go to the main thread's
+ * error log.
  */
 import { parentPort, threadId } from "node:worker_threads";
 import { loadApp } from "../app/load-app.ts";
+import { importFunctionSettings } from "../config/import-functions.ts";
 import { AppLoadError, firstLine } from "../errors.ts";
 import type { Settings } from "../config/registry.ts";
 import type { LogMethods } from "../hook-types.ts";
@@ -105,6 +108,12 @@ async function start(init: ThreadInit): Promise<void> {
     app = await loadApp(init.app, init.cwd);
   } catch (e) {
     post({ type: "failed", appLoad: true, message: e instanceof AppLoadError ? e.message : `Exception in thread: ${firstLine(e)}` });
+    return;
+  }
+  try {
+    if (Object.keys(init.hooks).length > 0) await importFunctionSettings(init.settings, init.hooks, init.configFile);
+  } catch (e) {
+    post({ type: "failed", appLoad: false, message: firstLine(e) });
     return;
   }
   const cfg = init.settings as unknown as Settings;

@@ -19,6 +19,9 @@ export interface ThreadInit {
   cwd: string;
   /** The worker's settings with function values (hooks, classes) set to null. */
   settings: Record<string, unknown>;
+  /** The request hooks a thread imports again (`PATH#EXPORT`, or null: from `configFile`). */
+  hooks: Record<string, string | null>;
+  configFile: string | null;
   /** The process's listeners; a thread listens on its own `dup()` of each shared-socket listener's fd. */
   listeners: ListenerSpec[];
   age: number;

@@ -25,8 +25,9 @@
  *   replacement cannot start).
  *
  * Limits of the class:
- * - `pre_request`/`post_request` run only in the `sync` class: hooks are functions, and
- *   functions cannot be sent to a thread. They are ignored here (a warning is logged once).
+ * - `pre_request`/`post_request` run in the threads, with the thread's worker object: functions
+ *   cannot be sent to a thread, so each thread imports them again from their `PATH#EXPORT`
+ *   reference or the config file, as a worker process does.
  * - The runner has already imported the app on the main thread before this class exists, so
  *   the app module is evaluated `threads + 1` times per worker process.
  * - In reuse-port mode the kernel keeps hashing new connections to a stuck thread's socket
@@ -81,9 +82,6 @@ export class ThreadWorker extends Worker {
 
   override async serve(): Promise<void> {
     const cfg = this.cfg;
-    if (cfg.pre_request || cfg.post_request) {
-      this.log.warning("pre_request/post_request hooks are not run by the gthread worker class (they run only with the sync class).");
-    }
     this.settings = threadSettings(cfg);
     const n = Math.max(1, cfg.threads);
     const slots = Array.from({ length: n }, (_, i) => this.spawn(i));
@@ -202,6 +200,8 @@ export class ThreadWorker extends Worker {
       app: this.appSpec,
       cwd: process.cwd(),
       settings: this.settings ?? threadSettings(this.cfg),
+      hooks: requestHookRefs(this.functionRefs.functions),
+      configFile: this.functionRefs.configFile,
       listeners: [...this.listeners],
       age: this.age,
       arbiterPid: this.arbiter.pid,
@@ -308,6 +308,13 @@ export class ThreadWorker extends Worker {
 
 function post(thread: Thread, m: ToThread): void {
   thread.postMessage(m);
+}
+
+/** The request hooks threads run themselves, out of the process's function settings. */
+function requestHookRefs(functions: Readonly<Record<string, string | null>>): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const name of ["pre_request", "post_request"]) if (name in functions) out[name] = functions[name]!;
+  return out;
 }
 
 /** The settings a thread gets: every value that survives a structured clone, functions as null. */

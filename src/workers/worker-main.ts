@@ -118,6 +118,7 @@ async function boot(init: WorkerInit): Promise<void> {
     listeners: init.listeners,
     app,
     appSpec: init.app,
+    functionRefs: { functions: init.functions, configFile: init.configFile },
     onRequestDone: (served) => {
       if (maxRequests > 0 && served >= maxRequests && !retiring) {
         retiring = true;

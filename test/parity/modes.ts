@@ -47,6 +47,7 @@ export interface ServeOptions {
   args?: string[];
   /** Workers (default 1). */
   workers?: number;
+  /** Environment variables for bunicorn; `DIR` in a value is replaced by the temp dir. */
   env?: Record<string, string>;
 }
 
@@ -82,7 +83,8 @@ export async function serve(mode: Mode, opts: ServeOptions = {}): Promise<Served
   if (mode.listen === "shared-socket" && !mode.unix) args.push("--no-reuse-port");
   if (mode.gthread) args.push("-k", "gthread", "--threads", "2");
   for (const a of opts.args ?? []) args.push(a.replace("LOG", log).replace("DIR", dir));
-  const b = await startBunicorn(args, { workers, env: opts.env });
+  const env = Object.fromEntries(Object.entries(opts.env ?? {}).map(([k, v]) => [k, v.replace("DIR", dir)]));
+  const b = await startBunicorn(args, { workers, env });
   const base = mode.unix ? "http://localhost" : `http://127.0.0.1:${port}`;
   const accessLines = (): string[] => {
     try {

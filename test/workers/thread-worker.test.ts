@@ -88,8 +88,9 @@ describe("gthread", () => {
         "-c", `${HERE}/fixtures/thread-hooks.config.ts`, "-b", `127.0.0.1:${port}`,
       ]);
       const [pid] = b.workers();
-      await b.waitForLog(/pre_request\/post_request hooks are not run by the gthread worker class/);
       await expectThreads(b, port, 2);
+      // The request hooks run in the threads, with the thread's worker (same pid).
+      await b.waitForLog(new RegExp(`pre_request ran in pid ${pid} for /`));
       const spin = get(`http://127.0.0.1:${port}/spin`, { timeoutMs: 10_000 }).catch((e: unknown) => e);
       await sleep(300);
       // While one thread spins, the other serves. In reuse-port mode the kernel still hashes
