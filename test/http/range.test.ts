@@ -23,4 +23,15 @@ describe("resolveRange", () => {
     expect(resolveRange("bytes=-0", 1000)).toEqual({ kind: "unsatisfiable" });
     expect(resolveRange("bytes=-1", 0)).toEqual({ kind: "unsatisfiable" });
   });
+
+  test("as lenient as Bun.serve: any case, blanks around = and -, a number past 2^64-1 ignores the header", () => {
+    for (const v of ["Bytes=2-5", "BYTES=2-5", "bytes = 2-5", "bytes= 2-5", "bytes=2 -5", "bytes=2- 5", "bytes=\t2-5"]) {
+      expect(resolveRange(v, 16)).toEqual({ kind: "part", start: 2, end: 6 });
+    }
+    expect(resolveRange("bytes=2-18446744073709551615", 16)).toEqual({ kind: "part", start: 2, end: 16 });
+    for (const v of ["bytes=99999999999999999999-", "bytes=2-18446744073709551616", "bytes=-99999999999999999999"]) {
+      expect(resolveRange(v, 16)).toEqual({ kind: "all" });
+    }
+    expect(resolveRange("bytes=18446744073709551615-", 16)).toEqual({ kind: "unsatisfiable" });
+  });
 });
