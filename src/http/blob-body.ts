@@ -34,24 +34,39 @@ export function blobBodyOf(res: Response): BlobBody | null {
   return detect(res);
 }
 
-function detect(res: Response): BlobBody | null {
+/**
+ * What the body of `res` is, read from `Bun.inspect` without touching the body: none (or
+ * already used), a stream (or anything unrecognised), an in-memory Blob, or a file (by path,
+ * `fd` -1, or by fd; `offset` for a slice). Costs about 3 µs (11 for a stream); the caller checks
+ * {@link BLOB_BODY_DETECTION} first.
+ */
+export function bodyShapeOf(res: Response): BodyShape {
   const s = Bun.inspect(res, { depth: 0 });
   const i = s.lastIndexOf(BODY_MARK);
-  if (i < 0) return null;
+  if (i < 0) return NO_BODY;
   const at = i + BODY_MARK.length;
-  let file: BlobBody["file"] = null;
   if (s.startsWith("FileRef (", at)) {
     const m = OFFSET_RE.exec(s.slice(at));
     const offset = m === null ? 0 : Number(m[1]);
     let fd = -1;
     if (s.startsWith("FileRef (fd: ", at)) {
       fd = Number.parseInt(s.slice(at + 13), 10);
-      if (!(fd >= 0)) return null;
+      if (!(fd >= 0)) return STREAM;
     }
-    file = { path: null, fd, offset };
-  } else if (!s.startsWith("Blob (", at)) {
-    return null;
+    return { kind: "file", fd, offset };
   }
+  return s.startsWith("Blob (", at) ? BLOB : STREAM;
+}
+
+export type BodyShape = { kind: "none" | "stream" | "blob" } | { kind: "file"; fd: number; offset: number };
+const NO_BODY: BodyShape = { kind: "none" };
+const STREAM: BodyShape = { kind: "stream" };
+const BLOB: BodyShape = { kind: "blob" };
+
+function detect(res: Response): BlobBody | null {
+  const shape = bodyShapeOf(res);
+  if (shape.kind !== "file" && shape.kind !== "blob") return null;
+  let file: BlobBody["file"] = shape.kind === "file" ? { path: null, fd: shape.fd, offset: shape.offset } : null;
   const p = res.blob();
   const blob = Bun.peek.status(p) === "fulfilled" ? (Bun.peek(p) as Blob) : p;
   if (file !== null && file.fd < 0) {

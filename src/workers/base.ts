@@ -10,8 +10,8 @@
 import type { FetchApp } from "../app/load-app.ts";
 import type { Settings } from "../config/registry.ts";
 import type { ArbiterInfo, HookRequest, WorkerView } from "../hook-types.ts";
-import type { AccessRecord } from "../log/access-format.ts";
 import type { Logger } from "../log/logger.ts";
+import { sendResponse } from "./bun-serve-response.ts";
 import type { ListenerSpec } from "./protocol.ts";
 
 export interface WorkerOptions {
@@ -97,31 +97,31 @@ export abstract class Worker implements WorkerView {
     }
     if (result instanceof Response && !post_request) {
       this.done();
-      if (log >= 0) this.logAccess(req, server, result, log);
-      return result;
+      return log >= 0 ? this.logAccess(req, server, result, log) : result;
     }
     return Promise.resolve(result).then(
       (res) => {
         const checked = res instanceof Response ? res : this.failed(new TypeError("the app returned a non-Response value"), req);
         if (post_request) this.runHook("post_request", () => post_request(this, hookRequest(req), environOf(req), checked));
         this.done();
-        if (log >= 0) this.logAccess(req, server, checked, log);
-        return checked;
+        return log >= 0 ? this.logAccess(req, server, checked, log) : checked;
       },
       (e) => {
         const res = this.failed(e, req);
         // As in Gunicorn, post_request runs for a failed request too, with the error response.
         if (post_request) this.runHook("post_request", () => post_request(this, hookRequest(req), environOf(req), res));
         this.done();
-        if (log >= 0) this.logAccess(req, server, res, log);
-        return res;
+        return log >= 0 ? this.logAccess(req, server, res, log) : res;
       },
     );
   }
 
-  /** An access record for a request served by Bun.serve (duration: until the Response is ready). */
-  private logAccess(req: Request, server: unknown, res: Response, start: number): void {
-    this.log.access(new BunServeRecord(req, server, res, performance.now() - start));
+  /**
+   * Logs a request served by Bun.serve with what went on the wire (src/workers/bun-serve-response.ts);
+   * returns the Response to send (a streamed body is counted, and logged when it ends).
+   */
+  private logAccess(req: Request, server: unknown, res: Response, start: number): Response {
+    return sendResponse(this.log, req, server, res, start, -1);
   }
 
   private done(): void {
@@ -159,42 +159,4 @@ function hookRequest(req: Request): HookRequest {
 function environOf(req: Request): Record<string, string> {
   const h = hookRequest(req);
   return { REQUEST_METHOD: h.method, PATH_INFO: h.path, QUERY_STRING: h.query, SERVER_PROTOCOL: "HTTP/1.1" };
-}
-
-/**
- * The access record of a Bun.serve request. Fields are computed on use (prototype getters, no
- * per-request closures): a format without `%(h)s` never pays for `requestIP`.
- */
-class BunServeRecord implements AccessRecord {
-  readonly protocol = "HTTP/1.1";
-  readonly time = Date.now();
-  constructor(
-    private readonly req: Request,
-    private readonly server: unknown,
-    private readonly res: Response,
-    readonly durationMs: number,
-  ) {}
-  get remoteAddress(): string {
-    const ip = (this.server as { requestIP?: (r: Request) => { address: string } | null }).requestIP?.(this.req);
-    return ip?.address ?? "";
-  }
-  get method(): string {
-    return this.req.method;
-  }
-  get target(): string {
-    return safePath(this.req.url);
-  }
-  get status(): number {
-    return this.res.status;
-  }
-  get bytes(): number | null {
-    const len = this.res.headers.get("content-length");
-    return len === null ? null : Number(len);
-  }
-  requestHeader(name: string): string | null {
-    return this.req.headers.get(name);
-  }
-  responseHeader(name: string): string | null {
-    return this.res.headers.get(name);
-  }
 }

@@ -1,0 +1,54 @@
+/**
+ * @module
+ * Reuse-port mode's `fetch` around `Worker.handle`, and the keep-alive idle time it gives
+ * Bun.serve.
+ *
+ * Bun.serve has one per-connection timer, `idleTimeout`, and it also runs while a handler works
+ * and while a streamed body is being sent. So the timer is lifted (`server.timeout(req, 0)`) when
+ * a request arrives and set again only once the response's body has gone out: at once for a body
+ * Bun writes itself, when the stream ends for a streamed one (src/workers/bun-serve-response.ts).
+ * A slow handler or a long stream is never cut, with `--keep-alive 0` as well.
+ *
+ * The timer's unit: uSockets checks timeouts on a 4-second tick, and a timeout of `s` seconds
+ * fires on the `(s + 3) >> 2`-th tick after it was set, i.e. anywhere from `4 * (ticks - 1)` to
+ * `4 * ticks` seconds later (measured on Bun 1.4.4: `idleTimeout` 1, 2 and 4 all close an idle
+ * connection after 0-4 s, 5 and 8 after 4-8 s). With one tick, a connection busy with a request
+ * every 0.7 s is cut whenever a tick falls between two requests. {@link bunIdleTimeout} therefore
+ * asks for one tick more than `keepalive` needs: a connection is never closed before it has been
+ * idle for `keepalive` seconds, and is closed at most 8 s after that (`keepalive` rounded up to a
+ * multiple of 4, plus 4: 4-8 s for the default 2).
+ */
+import type { Server } from "bun";
+import type { Worker } from "./base.ts";
+import { sendResponse } from "./bun-serve-response.ts";
+
+/** uSockets' timeout tick, in seconds. */
+const TICK = 4;
+
+/** The `idleTimeout` (and `server.timeout`) for `keepalive` seconds: see the module comment. */
+export function bunIdleTimeout(keepalive: number): number {
+  const ticks = keepalive > 0 ? Math.ceil(keepalive / TICK) + 1 : 1;
+  return Math.min(255, ticks * TICK);
+}
+
+/**
+ * The Bun.serve `fetch` of a reuse-port worker: `worker.handle` with the idle timer lifted while
+ * the app runs and its body goes out, `Connection: close` with `--keep-alive 0`, `noSendfile`
+ * applied, and the access line written once the body has gone out.
+ */
+export function reusePortFetch(worker: Worker, noSendfile: ((res: Response) => Response) | null): (req: Request, server: Server<unknown>) => Response | Promise<Response> {
+  const idle = bunIdleTimeout(worker.cfg.keepalive);
+  const close = !(worker.cfg.keepalive > 0);
+  const log = worker.log;
+  const send = (req: Request, server: Server<unknown>, res: Response, start: number): Response => {
+    if (noSendfile !== null) res = noSendfile(res);
+    if (close) res.headers.set("connection", "close");
+    return sendResponse(log, req, server, res, start, idle);
+  };
+  return (req, server) => {
+    server.timeout(req, 0);
+    const start = log.wantsRecords ? performance.now() : -1;
+    const res = worker.handle(req, server, false);
+    return res instanceof Response ? send(req, server, res, start) : res.then((r) => send(req, server, r, start));
+  };
+}
