@@ -275,3 +275,12 @@ export function notApplicable<T>(inner: Validator<T>, isDefault: (v: T) => boole
     return value;
   };
 }
+
+/** `http_protocols`: `h1`, `h2`, `h3` (any case), comma-separated or a list, no repeats; empty means `h1`. */
+export const httpProtocols: Validator<("h1" | "h2" | "h3")[]> = (v, name) => {
+  const items = stringList(v, name).map((p) => p.toLowerCase());
+  if (items.length === 0) return ["h1"];
+  for (const p of items) if (p !== "h1" && p !== "h2" && p !== "h3") fail(name, v, `${JSON.stringify(p)} is not one of h1, h2, h3`);
+  if (new Set(items).size !== items.length) fail(name, v, "a protocol is listed twice");
+  return items as ("h1" | "h2" | "h3")[];
+};

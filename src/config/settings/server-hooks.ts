@@ -1,5 +1,6 @@
 /** @module Settings of the "Server Hooks" section: functions exported from the config file. */
 import type { ArbiterInfo, ArbiterView, ConfigView, HookRequest, WorkerRecord, WorkerView } from "../../hook-types.ts";
+import type { TlsOptions } from "../../workers/tls-options.ts";
 import { defineSetting, type Scope } from "../setting.ts";
 import * as v from "../validators.ts";
 
@@ -143,13 +144,13 @@ If the number of workers is set for the first time, \`old_value\` would be \`nul
     scope: "arbiter",
     description: "Called just before exiting bunicorn.",
   }),
-  hookSetting<"ssl_context", (config: Readonly<ConfigView>, defaultContext: () => Record<string, unknown>) => Record<string, unknown> | Promise<Record<string, unknown>>>({
+  hookSetting<"ssl_context", (config: Readonly<ConfigView>, defaultContext: () => TlsOptions) => TlsOptions | Promise<TlsOptions>>({
     name: "ssl_context",
     signature: "ssl_context(config, default_ssl_context_factory)",
     arity: 2,
     scope: "worker",
     description: "Called when the TLS options are needed. Allows customizing them.",
     bunNote:
-      "Returns Bun's TLS options object (`{cert, key, ca, requestCert, rejectUnauthorized, ciphers, minVersion, ...}`) instead of a Python `SSLContext`; `minVersion: 0x0304` means TLS 1.3 only.",
+      "Works with Bun's TLS options object instead of a Python `SSLContext`: the factory returns a fresh one built from the SSL settings (`{cert, key, ca, requestCert, rejectUnauthorized, ciphers, minVersion}`, files read as text), and the hook returns the options to serve with, or a Promise of them (e.g. `{ ...factory(), minVersion: 0x0304 }` for TLS 1.3 only). It runs once per worker process, in both listening modes (a gthread worker's threads share its result).",
   }),
 ] as const;

@@ -351,4 +351,27 @@ treated as allowed.`,
     bunNote: "WSGI-only: a fetch `Request` keeps every header under its own name, so `X-A_B` and `X-A-B` can never be confused and nothing needs mapping.",
     description: "Configure how header field names are mapped into the WSGI environ.",
   }),
+  defineSetting({
+    name: "http_protocols",
+    section: "Server Mechanics",
+    cli: ["--http-protocols"],
+    meta: "STRING",
+    default: () => ["h1"] as ("h1" | "h2" | "h3")[],
+    defaultDoc: "`'h1'`",
+    validate: v.httpProtocols,
+    scope: "worker",
+    support: "translated",
+    bunNote:
+      "Gunicorn 25 lists it in its \"HTTP/2\" section. Reuse-port mode only (Bun.serve's experimental `http2`/`http3`): `h2` is HTTP/2 by ALPN with TLS, and by prior knowledge (h2c) without TLS, where Gunicorn needs `http2_cleartext`; `h3` is HTTP/3 over QUIC (UDP, same port number) and needs TLS; a list without `h1` refuses HTTP/1.x clients; the order has no effect (Bun chooses). Shared-socket mode (`unix:`, `fd://`, systemd, `--no-reuse-port`) serves HTTP/1.x only: `h2` or `h3` there is refused at start. An HTTP/2 request is logged with `%(H)s` `HTTP/1.1`: Bun.serve does not tell the app the protocol version.",
+    description: `HTTP protocol versions to support (comma-separated, order = preference).
+
+| value | protocol |
+|---|---|
+| \`h1\` | HTTP/1.1 (default) |
+| \`h2\` | HTTP/2 (with TLS: negotiated by ALPN) |
+| \`h3\` | HTTP/3 (QUIC; needs TLS) |
+
+Examples: \`--http-protocols h2,h1\` (HTTP/2 for clients that offer it, HTTP/1.1 for the rest),
+\`--http-protocols h2\` (HTTP/2 only: HTTP/1.1 clients are refused).`,
+  }),
 ] as const;

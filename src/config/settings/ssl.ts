@@ -12,6 +12,7 @@ export const sslSettings = [
     validate: v.existingFile,
     scope: "worker",
     support: "supported",
+    bunNote: "When unset, the private key is read from `certfile` (a file holding both), as Gunicorn does.",
     description: "SSL key file.",
   }),
   defineSetting({
@@ -34,9 +35,10 @@ export const sslSettings = [
     defaultDoc: "`TLS`",
     validate: v.oneOf(["TLS", "TLS_SERVER", "SSLv23", "SSLv3", "TLSv1", "TLSv1_1", "TLSv1_2", "2"] as const),
     scope: "worker",
-    support: "accepted",
-    bunNote: "Deprecated and ignored, as in Gunicorn 21+: use the `ssl_context` hook to set `minVersion`/`maxVersion`.",
-    description: "SSL version to use. Deprecated: the option is currently ignored. Use `ssl_context` instead.",
+    support: "translated",
+    bunNote:
+      "The oldest TLS version accepted (Bun's `minVersion`), where Gunicorn 21+ ignores the setting: `TLSv1`, `TLSv1_1`, `TLSv1_2` accept that version and newer ones; `TLS`, `TLS_SERVER`, `SSLv23` and `2` keep Bun's default (TLS 1.2 and 1.3); `SSLv3` is refused at start (BoringSSL has no SSLv3). For TLS 1.3 only, return `{ ...factory(), minVersion: 0x0304 }` from the `ssl_context` hook.",
+    description: "SSL version to use. Deprecated in Gunicorn: use `ssl_context` instead.",
   }),
   defineSetting({
     name: "cert_reqs",
@@ -47,7 +49,7 @@ export const sslSettings = [
     validate: v.intRange(0, 2),
     scope: "worker",
     support: "translated",
-    bunNote: "0: no client certificate; 1: `requestCert` without rejecting; 2: `requestCert` + `rejectUnauthorized`. Bun cannot hand the client certificate to the app.",
+    bunNote: "0: no client certificate; 1: `requestCert` without rejecting (unlike Python's `CERT_OPTIONAL`, a certificate that fails verification is accepted too); 2: `requestCert` + `rejectUnauthorized`. Bun cannot hand the client certificate to the app.",
     description: `Whether client certificate is required.
 
 | value | meaning |
