@@ -14,6 +14,7 @@ import { DEFAULT_LIMIT_REQUEST_FIELD_SIZE, DEFAULT_LIMIT_REQUEST_FIELDS, DEFAULT
 import { describeBind, formatBind, parseBind, resolveBind, type BindAddress } from "../net/bind-address.ts";
 import { unlinkSync } from "node:fs";
 import type { ListenerSpec, ListenMode } from "../workers/protocol.ts";
+import { tlsEnabled } from "../workers/tls-options.ts";
 
 /** The raw-socket code, loaded on first use: an arbiter in reuse-port mode with no inherited sockets never needs it. */
 function sockets(): typeof import("../net/listen-socket.ts") {
@@ -21,7 +22,7 @@ function sockets(): typeof import("../net/listen-socket.ts") {
 }
 
 export interface Listener {
-  /** What the arbiter logs: `http://127.0.0.1:8000`, `unix:/tmp/x.sock`. */
+  /** What the arbiter logs: `http://127.0.0.1:8000` (`https://` with TLS), `unix:/tmp/x.sock`. */
   display: string;
   mode: ListenMode;
   /** The arbiter's fd of a shared socket. */
@@ -54,7 +55,7 @@ export async function openListeners(cfg: Settings, inherited: number[], probe = 
         const { adoptListenSocket, socketInfoToBind } = sockets();
         const info = adoptListenSocket(fd);
         const address = socketInfoToBind(info);
-        listeners.push({ display: formatBind(address), mode: "shared-socket", fd, address, ownsPath: false });
+        listeners.push({ display: formatBind(address, scheme(cfg)), mode: "shared-socket", fd, address, ownsPath: false });
       }
       return listeners;
     }
@@ -69,7 +70,7 @@ export async function openListeners(cfg: Settings, inherited: number[], probe = 
       } catch (e) {
         throw new ConfigError(`bind: ${e instanceof Error ? e.message : String(e)}`);
       }
-      const same = existing.find((l) => l.display === formatBind(address));
+      const same = existing.find((l) => formatBind(l.address) === formatBind(address));
       if (same) {
         listeners.push(same);
         continue;
@@ -94,15 +95,41 @@ function openOne(address: BindAddress, cfg: Settings, reusePortAllowed: boolean,
   if (address.kind === "fd") {
     const { adoptListenSocket, socketInfoToBind } = sockets();
     const bound = socketInfoToBind(adoptListenSocket(address.fd));
-    return { display: formatBind(bound), mode: "shared-socket", fd: address.fd, address: bound, ownsPath: false };
+    return { display: formatBind(bound, scheme(cfg)), mode: "shared-socket", fd: address.fd, address: bound, ownsPath: false };
   }
   if (address.kind === "tcp" && cfg.reuse_port !== false && reusePortAllowed) {
     // Fail fast on a port held by a non-reuse-port socket; the workers bind for real.
     if (probe) probeReusePort(address);
-    return { display: formatBind(address), mode: "reuse-port", fd: null, address, ownsPath: false };
+    return { display: formatBind(address, scheme(cfg)), mode: "reuse-port", fd: null, address, ownsPath: false };
   }
   const fd = sockets().openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask });
-  return { display: formatBind(address), mode: "shared-socket", fd, address, ownsPath: address.kind === "unix" };
+  return { display: formatBind(address, scheme(cfg)), mode: "shared-socket", fd, address, ownsPath: address.kind === "unix" };
+}
+
+/** The scheme "Listening at" shows: `https` when the SSL settings are set. */
+function scheme(cfg: Settings): "http" | "https" {
+  return tlsEnabled(cfg) ? "https" : "http";
+}
+
+/**
+ * The listening modes the binds will get, known before any socket is opened, for start-up
+ * checks of settings only some modes can honour (`inherited`: sockets come from a USR2 parent or
+ * systemd, which are always shared). Follows {@link openListeners} and `openOne`.
+ */
+export function plannedModes(cfg: Settings, inherited: boolean): Set<ListenMode> {
+  if (inherited) return new Set(["shared-socket"]);
+  const reusePortAllowed = needsSharedSocket(cfg) === null;
+  const modes = new Set<ListenMode>();
+  for (const spec of cfg.bind) {
+    let kind: BindAddress["kind"];
+    try {
+      kind = parseBind(spec).kind;
+    } catch {
+      continue; // openListeners reports it
+    }
+    modes.add(kind === "tcp" && cfg.reuse_port !== false && reusePortAllowed ? "reuse-port" : "shared-socket");
+  }
+  return modes;
 }
 
 /**

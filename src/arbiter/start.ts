@@ -11,6 +11,7 @@ import { AppLoadError, ConfigError, firstLine, reportFatal } from "../errors.ts"
 import { createLogger } from "../log/load-logger.ts";
 import { resolveWorkerClass } from "../workers/worker-classes.ts";
 import { Arbiter } from "./arbiter.ts";
+import { tlsStartError } from "./tls-check.ts";
 
 export interface StartContext {
   argv: string[];
@@ -27,6 +28,9 @@ export async function startArbiter(loaded: LoadedConfig, ctx: StartContext): Pro
   } catch (e) {
     return reportFatal(new ConfigError(`chdir: ${firstLine(e)}`));
   }
+  // SSL settings and http_protocols bunicorn cannot serve (in these listening modes).
+  const tlsError = tlsStartError(cfg, ctx.env);
+  if (tlsError !== null) return reportFatal(new ConfigError(tlsError));
   if (cfg.preload_app) {
     try {
       await loadApp(loaded.app!, cfg.chdir);

@@ -35,8 +35,10 @@ export class Server implements HttpEngine {
   /** The PROXY header expected on each connection, or null when none is. */
   readonly proxyMode: ProxyMode | null;
   readonly proxyAllowed: (address: string) => boolean;
-  /** File bodies go out with sendfile(2) where the platform has it (loaded on first use). */
+  /** File bodies go out with sendfile(2) where the platform has it (loaded on first use); never over TLS. */
   readonly sendfile: boolean;
+  /** The scheme of the app's `req.url`: `https://` when the listener speaks TLS. */
+  readonly scheme: "http://" | "https://";
   private readonly conns = new Set<Conn>();
   inFlight = 0;
   requestsServed = 0;
@@ -63,9 +65,11 @@ export class Server implements HttpEngine {
     if (pp !== false && pp !== "v1" && pp !== "v2" && pp !== "auto") throw new TypeError(`serveHttp: options.proxyProtocol must be false, "v1", "v2" or "auto"`);
     this.proxyMode = pp === false ? null : pp;
     this.proxyAllowed = ipMatcher(o.proxyAllowIps ?? ["127.0.0.1", "::1"]);
-    this.sendfile = o.sendfile !== false;
+    this.sendfile = o.sendfile !== false && !o.tls;
+    this.scheme = o.tls ? "https://" : "http://";
 
     const opts: Record<string, unknown> = { socket: this.proxyMode === null ? handlers.plain : handlers.proxy, data: this };
+    if (o.tls) opts.tls = o.tls;
     if ("fd" in target) opts.fd = target.fd;
     else if ("unix" in target) opts.unix = target.unix;
     else {

@@ -426,9 +426,10 @@ export class Conn implements BodyOwner {
   private url(head: RequestHead): string {
     const t = head.target;
     const c = t.charCodeAt(0);
-    if (c === 47 /* / */) return "http://" + (head.host || this.defaultAuthority()) + t;
-    if (head.method === "CONNECT") return "http://" + t + "/";
-    if (c === 42 /* * */ && t.length === 1) return "http://" + (head.host || this.defaultAuthority()) + "/";
+    const scheme = this.server.scheme;
+    if (c === 47 /* / */) return scheme + (head.host || this.defaultAuthority()) + t;
+    if (head.method === "CONNECT") return scheme + t + "/";
+    if (c === 42 /* * */ && t.length === 1) return scheme + (head.host || this.defaultAuthority()) + "/";
     return t; // absolute-form keeps its own authority
   }
 

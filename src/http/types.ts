@@ -90,6 +90,12 @@ export interface HttpEngineOptions extends HttpParserOptions {
    * @default true
    */
   sendfile?: boolean;
+  /**
+   * Serve HTTPS: Bun's TLS options for the listener (`Bun.listen({fd, tls})`). The app's
+   * `req.url` then starts with `https://`, and file bodies are read through user space
+   * (sendfile(2) would bypass the encryption).
+   */
+  tls?: import("bun").TLSOptions | null;
 }
 
 /** A running engine. */

@@ -184,12 +184,16 @@ export async function resolveBind(addr: BindAddress): Promise<BindAddress> {
  * formatBind({kind:"tcp", host:"::1", port:8000, family:6})       // "http://[::1]:8000"
  * formatBind({kind:"unix", path:"/tmp/x.sock"})                   // "unix:/tmp/x.sock"
  * formatBind({kind:"fd", fd:3})                                   // "fd://3"
+ * formatBind({kind:"tcp", host:"127.0.0.1", port:8443, family:4}, "https") // "https://127.0.0.1:8443"
  * ```
+ *
+ * `scheme` is `https` when the server speaks TLS; a unix socket shows `unix:PATH` either way,
+ * as in Gunicorn.
  */
-export function formatBind(addr: BindAddress): string {
+export function formatBind(addr: BindAddress, scheme: "http" | "https" = "http"): string {
   switch (addr.kind) {
     case "tcp":
-      return addr.family === 6 ? `http://[${addr.host}]:${addr.port}` : `http://${addr.host}:${addr.port}`;
+      return addr.family === 6 ? `${scheme}://[${addr.host}]:${addr.port}` : `${scheme}://${addr.host}:${addr.port}`;
     case "unix":
       return `unix:${addr.path}`;
     case "fd":

@@ -8,16 +8,31 @@ import type { Server } from "bun";
 import { headerValue } from "../http/header-value.ts";
 import type { HttpEngine, ResponseRecord } from "../http/index.ts";
 import type { AccessRecord } from "../log/access-format.ts";
-import { Worker } from "./base.ts";
+import { Worker, type WorkerOptions } from "./base.ts";
 import type { ListenerSpec } from "./protocol.ts";
 import { serveReusePort } from "./reuse-port-server.ts";
+import { resolveTlsOptions, type TlsOptions } from "./tls-options.ts";
 
 type Running = { kind: "bun"; server: Server<unknown> } | { kind: "engine"; engine: HttpEngine };
 
+export interface ProcessWorkerOptions extends WorkerOptions {
+  /** TLS options already resolved by the process (gthread threads get their process's); else built in `serve()`. */
+  tls?: TlsOptions | null;
+}
+
 export class ProcessWorker extends Worker {
   private running: Running[] = [];
+  /** Bun's TLS options for every listener (both engines), or null for plain HTTP. */
+  private tls: TlsOptions | null | undefined;
+
+  constructor(opts: ProcessWorkerOptions) {
+    super(opts);
+    this.tls = opts.tls;
+  }
 
   override async serve(): Promise<void> {
+    // The SSL settings through the ssl_context hook (src/workers/tls-options.ts), once per process.
+    if (this.tls === undefined) this.tls = await resolveTlsOptions(this.cfg);
     // The HTTP engine is loaded only when a shared socket needs it.
     const engine = this.listeners.some((l) => l.mode === "shared-socket") ? await import("../http/index.ts") : null;
     // `--no-sendfile` under Bun.serve needs the body inspection, loaded only then.
@@ -33,7 +48,7 @@ export class ProcessWorker extends Worker {
     const cfg = this.cfg;
     if (listener.mode === "reuse-port") {
       // Reuse-port serving (Bun.serve, its options and request wrapper) is in reuse-port-server.ts.
-      return { kind: "bun", server: serveReusePort(this, listener, noSendfile) };
+      return { kind: "bun", server: serveReusePort(this, listener, noSendfile, this.tls ?? null) };
     }
     const engine = serveHttp!(
       { fd: listener.fd },
@@ -53,6 +68,7 @@ export class ProcessWorker extends Worker {
         keepalive: cfg.keepalive,
         maxInFlight: cfg.worker_connections,
         sendfile: cfg.sendfile !== false,
+        tls: this.tls ?? null,
         onError: (e) => this.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e)),
       },
     );

@@ -6,10 +6,15 @@
  */
 import type { Server } from "bun";
 import type { Worker } from "./base.ts";
+import { serveProtocolOptions } from "./http-protocols.ts";
 import type { ListenerSpec } from "./protocol.ts";
+import type { TlsOptions } from "./tls-options.ts";
 
-/** Serves `listener` (a reuse-port one) with Bun.serve; `noSendfile` maps every response when `--no-sendfile`. */
-export function serveReusePort(worker: Worker, listener: ListenerSpec & { mode: "reuse-port" }, noSendfile: ((res: Response) => Response) | null): Server<unknown> {
+/**
+ * Serves `listener` (a reuse-port one) with Bun.serve; `noSendfile` maps every response when
+ * `--no-sendfile`; `tls` (from src/workers/tls-options.ts) makes it HTTPS.
+ */
+export function serveReusePort(worker: Worker, listener: ListenerSpec & { mode: "reuse-port" }, noSendfile: ((res: Response) => Response) | null, tls: TlsOptions | null = null): Server<unknown> {
   const cfg = worker.cfg;
   const keepalive = cfg.keepalive;
   const handle = (req: Request, server: Server<unknown>) => {
@@ -44,7 +49,9 @@ export function serveReusePort(worker: Worker, listener: ListenerSpec & { mode: 
       return new Response("Internal Server Error", { status: 500, headers: { "content-type": "text/plain" } });
     },
     ...(worker.app.websocket ? { websocket: worker.app.websocket as never } : {}),
-    ...(tlsOptions(cfg) ?? {}),
+    ...(tls !== null ? { tls } : {}),
+    // `http_protocols`: HTTP/2 and HTTP/3 (src/workers/http-protocols.ts).
+    ...serveProtocolOptions(cfg.http_protocols),
   });
 }
 
@@ -59,17 +66,4 @@ function mapResponse<A extends unknown[]>(fetch: (...a: A) => Response | Promise
 function withClose(res: Response): Response {
   res.headers.set("connection", "close");
   return res;
-}
-
-/** Bun TLS options from the SSL settings, or null when no certificate is configured. */
-export function tlsOptions(cfg: Worker["cfg"]): { tls: Record<string, unknown> } | null {
-  if (!cfg.certfile || !cfg.keyfile) return null;
-  const tls: Record<string, unknown> = { cert: Bun.file(cfg.certfile), key: Bun.file(cfg.keyfile) };
-  if (cfg.ca_certs) tls.ca = Bun.file(cfg.ca_certs);
-  if (cfg.cert_reqs > 0) {
-    tls.requestCert = true;
-    tls.rejectUnauthorized = cfg.cert_reqs === 2;
-  }
-  if (cfg.ciphers) tls.ciphers = cfg.ciphers;
-  return { tls };
 }

@@ -136,6 +136,7 @@ async function start(init: ThreadInit): Promise<void> {
       listeners,
       app,
       appSpec: init.app,
+      tls: init.tls,
       onRequestDone: () => {
         if (init.eager && !flushPending) {
           flushPending = true;

@@ -10,6 +10,7 @@
  * `stopped` (just before the thread exits).
  */
 import type { ListenerSpec } from "./protocol.ts";
+import type { TlsOptions } from "./tls-options.ts";
 
 export interface ThreadInit {
   type: "init";
@@ -24,6 +25,8 @@ export interface ThreadInit {
   configFile: string | null;
   /** The process's listeners; a thread listens on its own `dup()` of each shared-socket listener's fd. */
   listeners: ListenerSpec[];
+  /** Bun's TLS options, resolved once by the process (through `ssl_context`); null for plain HTTP. */
+  tls: TlsOptions | null;
   age: number;
   arbiterPid: number;
   beatMs: number;

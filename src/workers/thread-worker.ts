@@ -38,6 +38,7 @@ import { AppLoadError } from "../errors.ts";
 import { callHook } from "../config/call-hook.ts";
 import { Worker, type WorkerOptions } from "./base.ts";
 import type { FromThread, ThreadInit, ToThread } from "./thread-protocol.ts";
+import { resolveTlsOptions, type TlsOptions } from "./tls-options.ts";
 
 type Thread = InstanceType<typeof globalThis.Worker>;
 
@@ -73,6 +74,8 @@ export class ThreadWorker extends Worker {
   private readonly notify: (served: number) => void;
   private readonly beatMs: number;
   private settings: Record<string, unknown> | null = null;
+  /** Bun's TLS options for every thread, resolved once here (the `ssl_context` hook runs on this thread). */
+  private tls: TlsOptions | null = null;
 
   constructor(opts: WorkerOptions) {
     super(opts);
@@ -83,6 +86,7 @@ export class ThreadWorker extends Worker {
   override async serve(): Promise<void> {
     const cfg = this.cfg;
     this.settings = threadSettings(cfg);
+    this.tls = await resolveTlsOptions(cfg);
     const n = Math.max(1, cfg.threads);
     const slots = Array.from({ length: n }, (_, i) => this.spawn(i));
     const results = await Promise.allSettled(slots.map((s) => s.booted));
@@ -203,6 +207,7 @@ export class ThreadWorker extends Worker {
       hooks: requestHookRefs(this.functionRefs.functions),
       configFile: this.functionRefs.configFile,
       listeners: [...this.listeners],
+      tls: this.tls,
       age: this.age,
       arbiterPid: this.arbiter.pid,
       beatMs: this.beatMs,
