@@ -3,7 +3,8 @@
  * Decides how each `bind` is served and prepares it (see docs/design.md, "Listening"):
  *
  * - reuse-port mode (TCP): every worker binds its own `SO_REUSEPORT` socket with Bun.serve. The
- *   arbiter only test-binds once at start, so "address in use" fails fast with no worker spawned.
+ *   arbiter only test-binds once at start (without SO_REUSEPORT), so "address in use" fails fast
+ *   with no worker spawned, even when the holder is another bunicorn.
  * - shared-socket mode: the arbiter opens the socket (bun:ffi, never polled by the arbiter) or
  *   adopts an inherited one (`fd://N`, systemd `LISTEN_FDS`, `BUNICORN_FD` after USR2) and
  *   hands it to every worker at spawn; workers serve it with bunicorn's HTTP engine.
@@ -98,8 +99,8 @@ function openOne(address: BindAddress, cfg: Settings, reusePortAllowed: boolean,
     return { display: formatBind(bound, scheme(cfg)), mode: "shared-socket", fd: address.fd, address: bound, ownsPath: false };
   }
   if (address.kind === "tcp" && cfg.reuse_port !== false && reusePortAllowed) {
-    // Fail fast on a port held by a non-reuse-port socket; the workers bind for real.
-    if (probe) probeReusePort(address);
+    // Fail fast on a port anything listens on (another bunicorn too); the workers bind for real.
+    if (probe) probeFree(address);
     return { display: formatBind(address, scheme(cfg)), mode: "reuse-port", fd: null, address, ownsPath: false };
   }
   const fd = sockets().openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask });
@@ -133,21 +134,22 @@ export function plannedModes(cfg: Settings, inherited: boolean): Set<ListenMode>
 }
 
 /**
- * Binds `address` with SO_REUSEPORT and closes it at once. `Bun.listen` does it without
- * loading `bun:ffi` (about 2 MB of RSS the arbiter would keep); when it fails for any reason
- * but EADDRINUSE, the raw socket is tried, which names the failing call and errno exactly.
+ * Binds `address` WITHOUT SO_REUSEPORT and closes it at once: that fails with EADDRINUSE while
+ * any socket listens there, including another bunicorn's reuse-port workers (which a
+ * SO_REUSEPORT probe would join, so two instances would split the traffic). Gunicorn's
+ * "Connection in use". `Bun.listen` does it without loading `bun:ffi` (about 2 MB of RSS the
+ * arbiter would keep); when it fails for any reason but EADDRINUSE, the raw socket is tried,
+ * which names the failing call and errno exactly.
  */
-function probeReusePort(address: BindAddress & { kind: "tcp" }): void {
+function probeFree(address: BindAddress & { kind: "tcp" }): void {
   try {
-    // `reusePort` works in Bun 1.4.4's Bun.listen but is missing from its listen option types.
-    const options = { hostname: address.host, port: address.port, reusePort: true, socket: { data() {} } };
-    Bun.listen(options as import("bun").TCPSocketListenOptions<undefined>).stop(true);
+    Bun.listen({ hostname: address.host, port: address.port, socket: { data() {} } }).stop(true);
     return;
   } catch (e) {
     if ((e as { code?: string }).code === "EADDRINUSE") throw e;
   }
   const { closeFd, openListenSocket } = sockets();
-  closeFd(openListenSocket(address, { reusePort: true, backlog: 1 }));
+  closeFd(openListenSocket(address, { reusePort: false, backlog: 1 }));
 }
 
 /** Closes the arbiter's sockets; removes unix socket files it created when `unlink`. */
