@@ -8,17 +8,21 @@
  *   the factory may be async.
  *
  * The value is a fetch function `(req, server) => Response`, or an object with a `fetch` method
- * (`export default { fetch }`, Hono, Elysia), optionally with Bun `websocket` handlers.
+ * (`export default { fetch }`, Hono, Elysia), optionally with Bun `websocket` handlers and Bun
+ * `routes` (then `fetch` is optional).
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { AppLoadError, firstLine } from "../errors.ts";
+import type { AppRoutes } from "./routes.ts";
 
 /** The app as bunicorn calls it. */
 export interface FetchApp {
   fetch(request: Request, server: unknown): Response | Promise<Response>;
   /** Bun websocket handlers, passed to `Bun.serve` in reuse-port mode. */
   websocket?: unknown;
+  /** Bun `routes`, compiled by src/app/routes.ts (then `fetch` is what no route takes). */
+  routes?: AppRoutes;
 }
 
 export interface AppSpec {
@@ -125,14 +129,38 @@ export function toFetchApp(value: unknown, what: string): FetchApp {
     const fn = value as (req: Request, server: unknown) => Response | Promise<Response>;
     return { fetch: fn };
   }
-  if (value !== null && typeof value === "object" && typeof (value as { fetch?: unknown }).fetch === "function") {
+  const hasFetch = value !== null && typeof value === "object" && typeof (value as { fetch?: unknown }).fetch === "function";
+  if (hasFetch || routesOf(value) !== undefined) {
     const obj = value as FetchApp;
-    const app: FetchApp = { fetch: (req, server) => obj.fetch(req, server) };
+    // With routes and no fetch, what no route takes is a plain 404, as under Bun.serve.
+    const app: FetchApp = { fetch: hasFetch ? (req, server) => obj.fetch(req, server) : () => new Response(null, { status: 404 }) };
     if (obj.websocket !== undefined) app.websocket = obj.websocket;
     return app;
   }
   const kind = value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
-  throw new AppLoadError(`Application object ${what} is ${kind}, not a fetch function or an object with a fetch method.`);
+  throw new AppLoadError(`Application object ${what} is ${kind}, not a fetch function or an object with a fetch method or routes.`);
+}
+
+/**
+ * An app object's Bun `routes` (or its older name `static`, when a plain object), as Bun.serve
+ * reads them; an array (Hono and Elysia apps have a `routes` list) or a non-object is ignored.
+ */
+export function routesOf(value: unknown): object | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const routes = (value as { routes?: unknown }).routes;
+  if (routes !== undefined && routes !== null) return typeof routes === "object" && !Array.isArray(routes) ? routes : undefined;
+  const legacy = (value as { static?: unknown }).static;
+  if (legacy === null || typeof legacy !== "object") return undefined;
+  const proto = Object.getPrototypeOf(legacy);
+  return proto === Object.prototype || proto === null ? legacy : undefined;
+}
+
+/** `toFetchApp`, with the app's Bun `routes` compiled (src/app/routes.ts, loaded only then). */
+export async function toServedApp(value: unknown, what: string): Promise<FetchApp> {
+  const app = toFetchApp(value, what);
+  const routes = routesOf(value);
+  if (routes !== undefined) app.routes = await (await import("./routes.ts")).compileRoutes(routes, app.fetch);
+  return app;
 }
 
 /** Loads `spec` relative to `cwd`. Throws `AppLoadError` with a one-line message. */
@@ -162,5 +190,5 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<FetchA
       throw new AppLoadError(`Calling ${label}(...) failed: ${firstLine(e)}`);
     }
   }
-  return toFetchApp(value, JSON.stringify(label));
+  return toServedApp(value, JSON.stringify(label));
 }

@@ -13,6 +13,7 @@ import type { ArbiterInfo, HookRequest, WorkerView } from "../hook-types.ts";
 import type { Logger } from "../log/logger.ts";
 import { sendResponse } from "./bun-serve-response.ts";
 import type { ListenerSpec } from "./protocol.ts";
+import { upgradeRecord, UPGRADED, wasUpgraded } from "./websocket-upgrade.ts";
 
 export interface WorkerOptions {
   age: number;
@@ -80,8 +81,9 @@ export abstract class Worker implements WorkerView {
   /**
    * Handles one request through the app, with `worker_connections`, the `pre_request` and
    * `post_request` hooks, error containment (a plain 500, never a stack trace) and counting.
+   * `handler` runs instead of the app's `fetch`: the handler of the Bun route the request took.
    */
-  handle(req: Request, server: unknown, record = true): Response | Promise<Response> {
+  handle(req: Request, server: unknown, record = true, handler?: (req: Request, server: unknown) => Response | Promise<Response>): Response | Promise<Response> {
     if (this.inFlight >= this.maxInFlight) {
       return new Response("Service Unavailable", { status: 503, headers: { "content-type": "text/plain", connection: "close" } });
     }
@@ -91,7 +93,7 @@ export abstract class Worker implements WorkerView {
     let result: Response | Promise<Response>;
     try {
       if (pre_request) this.runHook("pre_request", () => pre_request(this, hookRequest(req)));
-      result = this.app.fetch(req, server);
+      result = handler === undefined ? this.app.fetch(req, server) : handler(req, server);
     } catch (e) {
       result = this.failed(e, req);
     }
@@ -101,6 +103,8 @@ export abstract class Worker implements WorkerView {
     }
     return Promise.resolve(result).then(
       (res) => {
+        // After `server.upgrade(req)` the app returns nothing: a 101 (a WebSocket), not an error.
+        if (!(res instanceof Response) && wasUpgraded(req)) return this.upgraded(req, log);
         const checked = res instanceof Response ? res : this.failed(new TypeError("the app returned a non-Response value"), req);
         if (post_request) this.runHook("post_request", () => post_request(this, hookRequest(req), environOf(req), checked));
         this.done();
@@ -122,6 +126,13 @@ export abstract class Worker implements WorkerView {
    */
   private logAccess(req: Request, server: unknown, res: Response, start: number): Response {
     return sendResponse(this.log, req, server, res, start, -1);
+  }
+
+  /** An upgraded request: counted, its 101 logged (`post_request` has no Response to get). */
+  private upgraded(req: Request, log: number): Response {
+    this.done();
+    if (log >= 0) this.log.access(upgradeRecord(req, performance.now() - log));
+    return UPGRADED;
   }
 
   private done(): void {

@@ -21,6 +21,7 @@
 import type { Server } from "bun";
 import type { Worker } from "./base.ts";
 import { sendResponse } from "./bun-serve-response.ts";
+import { upgradeRecord, UPGRADED } from "./websocket-upgrade.ts";
 
 /** uSockets' timeout tick, in seconds. */
 const TICK = 4;
@@ -36,11 +37,21 @@ export function bunIdleTimeout(keepalive: number): number {
  * the app runs and its body goes out, `Connection: close` with `--keep-alive 0`, `noSendfile`
  * applied, and the access line written once the body has gone out.
  */
-export function reusePortFetch(worker: Worker, noSendfile: ((res: Response) => Response) | null): (req: Request, server: Server<unknown>) => Response | Promise<Response> {
+export function reusePortFetch(
+  worker: Worker,
+  noSendfile: ((res: Response) => Response) | null,
+  /** A Bun route's handler, run instead of the app's `fetch` (src/app/routes.ts `forBunServe`). */
+  handler?: (req: Request, server: unknown) => Response | Promise<Response>,
+): (req: Request, server: Server<unknown>) => Response | Promise<Response> {
   const idle = bunIdleTimeout(worker.cfg.keepalive);
   const close = !(worker.cfg.keepalive > 0);
   const log = worker.log;
   const send = (req: Request, server: Server<unknown>, res: Response, start: number): Response => {
+    // A WebSocket upgrade: Bun sent the 101 and ignores the Response (src/workers/websocket-upgrade.ts).
+    if (res === UPGRADED) {
+      if (start >= 0) log.access(upgradeRecord(req, performance.now() - start));
+      return res;
+    }
     if (noSendfile !== null) res = noSendfile(res);
     if (close) res.headers.set("connection", "close");
     return sendResponse(log, req, server, res, start, idle);
@@ -48,7 +59,7 @@ export function reusePortFetch(worker: Worker, noSendfile: ((res: Response) => R
   return (req, server) => {
     server.timeout(req, 0);
     const start = log.wantsRecords ? performance.now() : -1;
-    const res = worker.handle(req, server, false);
+    const res = worker.handle(req, server, false, handler);
     return res instanceof Response ? send(req, server, res, start) : res.then((r) => send(req, server, r, start));
   };
 }
