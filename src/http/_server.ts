@@ -13,6 +13,9 @@ import { resolveParserOptions, type ResolvedParserOptions } from "./parser.ts";
 import type { ProxyMode } from "./proxy-protocol.ts";
 import { acquireClock, releaseClock } from "./_status.ts";
 import type { HttpEngine, HttpEngineOptions, HttpTarget, ResponseRecord } from "./types.ts";
+import { upgradeRequest, type UpgradeOptions } from "./_upgrade.ts";
+import { WebSocketHub } from "./websocket/hub.ts";
+import { messageOf, type SendData } from "./websocket/server-websocket.ts";
 
 /** How long a connection accepted just before a graceful stop may take to send its first request. */
 const FIRST_REQUEST_GRACE_MS = 1000;
@@ -40,6 +43,8 @@ export class Server implements HttpEngine {
   /** The scheme of the app's `req.url`: `https://` when the listener speaks TLS. */
   readonly scheme: "http://" | "https://";
   private readonly conns = new Set<Conn>();
+  /** The app's WebSockets (`websocket` handlers given), or null. */
+  private readonly ws: WebSocketHub | null;
   inFlight = 0;
   requestsServed = 0;
   stopping = false;
@@ -76,6 +81,8 @@ export class Server implements HttpEngine {
       opts.hostname = target.hostname;
       opts.port = target.port;
     }
+    this.ws = o.websocket ? new WebSocketHub(o.websocket, o.publishChannel ?? null) : null;
+    if (this.ws !== null) this.ws.onEmpty = () => this.connClosed(null);
     this.listener = Bun.listen(opts as unknown as Parameters<typeof Bun.listen<Server>>[0]) as SocketListener<Server>;
     acquireClock();
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
@@ -111,9 +118,30 @@ export class Server implements HttpEngine {
     }, FIRST_REQUEST_GRACE_MS);
   }
 
-  connClosed(c: Conn): void {
-    this.conns.delete(c);
-    if (this.stopping && this.conns.size === 0) this.resolveStop();
+  /** A connection closed (null: the last WebSocket did). */
+  connClosed(c: Conn | null): void {
+    if (c !== null) this.conns.delete(c);
+    if (this.stopping && this.conns.size === 0 && (this.ws === null || this.ws.sockets === 0)) this.resolveStop();
+  }
+
+  /** Bun's `server.upgrade()`: see `_upgrade.ts`. */
+  upgrade(req: Request, options?: UpgradeOptions): boolean {
+    return upgradeRequest(this.ws, req, options);
+  }
+
+  /** Sends to every WebSocket subscribed to `topic` (`compress` is ignored: no permessage-deflate). */
+  publish(topic: string, data: SendData, compress?: boolean): number {
+    void compress;
+    return this.ws === null ? 0 : this.ws.publish(String(topic), messageOf(data));
+  }
+
+  subscriberCount(topic: string): number {
+    return this.ws === null ? 0 : this.ws.topics.count(String(topic));
+  }
+
+  /** Open WebSockets. */
+  get pendingWebSockets(): number {
+    return this.ws === null ? 0 : this.ws.pending;
   }
 
   reportError(err: unknown, req: Request | null): void {
@@ -179,11 +207,14 @@ export class Server implements HttpEngine {
     } else if (!graceful) {
       for (const c of this.conns) c.socket.terminate();
     }
-    if (this.conns.size === 0) this.resolveStop();
+    // Graceful: open WebSockets are left to close (as Bun.serve's stop() does); forced: 1001.
+    if (!graceful) this.ws?.closeAll(1001, "Server closed");
+    this.connClosed(null);
     return p;
   }
 
   private resolveStop(): void {
+    this.ws?.stop();
     const w = this.stopWaiters;
     this.stopWaiters = [];
     for (const f of w) f();

@@ -74,6 +74,16 @@ import { writeResponse } from "./_write-response.ts";
 const MAX_PIPELINE = 16;
 const CONTINUE_LINE = "HTTP/1.1 100 Continue\r\n\r\n";
 
+/** Who owns a socket after a 101 (a WebSocket): the socket handlers below call it as they call a Conn. */
+export interface SocketOwner {
+  /** Always null: a PROXY header only comes before the first request. */
+  readonly proxy: null;
+  onData(chunk: Uint8Array): void;
+  onDrain(): void;
+  onEnd(): void;
+  onClose(): void;
+}
+
 /** One connection: its read loop, its pipeline of exchanges, and its output. Stored in `socket.data`. */
 export class Conn implements BodyOwner {
   readonly parser: HttpRequestParser;
@@ -104,6 +114,8 @@ export class Conn implements BodyOwner {
   private peerFam: string | null = null;
   /** The PROXY header still expected (only with the proxyProtocol option). */
   proxy: ProxyHandshake | null = null;
+  /** Who owns the socket after a 101 (a WebSocket), or null. */
+  private next: SocketOwner | null = null;
 
   constructor(
     readonly server: Server,
@@ -162,6 +174,21 @@ export class Conn implements BodyOwner {
     if (r.rest !== null) this.onData(r.rest);
   }
 
+  /**
+   * A 101 for `ex` (the connection's only exchange) was written: `ex` is accounted (the access
+   * log gets its line), this connection is done, and from now on the socket's events, and any
+   * bytes read after the head, go to `next`.
+   */
+  handOver(ex: Exchange, next: SocketOwner): void {
+    this.next = next;
+    this.readDone = true;
+    this.closed = true;
+    this.deadline = 0;
+    this.socket.data = next as unknown as Conn;
+    this.finish(ex);
+    this.server.connClosed(this);
+  }
+
   /** Ends the connection after pending output. */
   closeSoon(): void {
     this.readDone = true;
@@ -204,6 +231,11 @@ export class Conn implements BodyOwner {
           break;
         }
         pos = this.dispatch(this.parser.head!, buf, end);
+        if (this.next !== null) {
+          // Upgraded (a WebSocket): what follows the head is the new protocol's.
+          if (pos < len) this.next.onData(buf.subarray(pos));
+          break;
+        }
       }
     } catch (err) {
       this.protocolError(err);

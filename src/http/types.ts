@@ -96,6 +96,18 @@ export interface HttpEngineOptions extends HttpParserOptions {
    * (sendfile(2) would bypass the encryption).
    */
   tls?: import("bun").TLSOptions | null;
+  /**
+   * Bun's `websocket` handlers and options (`open`, `message`, `close`, `drain`, `ping`, `pong`,
+   * `error`, `maxPayloadLength`, `idleTimeout`, `backpressureLimit`…): with them, the app's
+   * `server.upgrade(req, {data, headers})` turns a request into a `ServerWebSocket` (RFC 6455,
+   * `src/http/websocket/`). `perMessageDeflate` is ignored (never negotiated).
+   */
+  websocket?: import("bun").WebSocketHandler<any>;
+  /**
+   * A `BroadcastChannel` name: publishes also reach the subscribers of the engines of other
+   * threads of this process that use the same name (bunicorn's gthread worker).
+   */
+  publishChannel?: string;
 }
 
 /** A running engine. */
@@ -115,4 +127,15 @@ export interface HttpEngine {
   readonly requestsServed: number;
   /** The peer of the connection `req` arrived on, like `Bun.serve`'s `requestIP`; null for unix sockets or foreign requests. */
   requestIP(req: Request): { address: string; family: string; port: number } | null;
+  /**
+   * Like `Bun.serve`'s: upgrades a WebSocket handshake request (true), or returns false for
+   * another request; throws without `websocket` handlers.
+   */
+  upgrade(req: Request, options?: { data?: unknown; headers?: import("bun").HeadersInit }): boolean;
+  /** Sends to every WebSocket subscribed to `topic`: Bun's status (bytes, -1 backpressure, 0 none or dropped). */
+  publish(topic: string, data: string | import("bun").BufferSource | Blob, compress?: boolean): number;
+  /** WebSockets subscribed to `topic`. */
+  subscriberCount(topic: string): number;
+  /** Open WebSockets. */
+  readonly pendingWebSockets: number;
 }

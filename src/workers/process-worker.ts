@@ -11,6 +11,7 @@ import type { AccessRecord } from "../log/access-format.ts";
 import { Worker, type WorkerOptions } from "./base.ts";
 import type { ListenerSpec } from "./protocol.ts";
 import { serveReusePort } from "./reuse-port-server.ts";
+import { publishChannelOf } from "./thread-pubsub.ts";
 import { resolveTlsOptions, type TlsOptions } from "./tls-options.ts";
 
 type Running = { kind: "bun"; server: Server<unknown> } | { kind: "engine"; engine: HttpEngine };
@@ -69,6 +70,8 @@ export class ProcessWorker extends Worker {
         maxInFlight: cfg.worker_connections,
         sendfile: cfg.sendfile !== false,
         tls: this.tls ?? null,
+        // The app's `websocket` handlers, as Bun.serve gets them; in gthread, topics span the threads.
+        ...(this.app.websocket ? { websocket: this.app.websocket as never, publishChannel: publishChannelOf(listener) ?? undefined } : {}),
         onError: (e) => this.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e)),
       },
     );

@@ -8,6 +8,7 @@ import type { Server } from "bun";
 import type { Worker } from "./base.ts";
 import { serveProtocolOptions } from "./http-protocols.ts";
 import type { ListenerSpec } from "./protocol.ts";
+import { reusePortWebSocket } from "./reuse-port-websocket.ts";
 import type { TlsOptions } from "./tls-options.ts";
 
 /**
@@ -37,7 +38,9 @@ export function serveReusePort(worker: Worker, listener: ListenerSpec & { mode: 
   };
   const idle = Math.min(255, Math.max(1, Math.ceil(keepalive)));
   const fetch = noSendfile === null ? handle : mapResponse(handle, noSendfile);
-  return Bun.serve({
+  // The app's `websocket` handlers: upgrades marked for the 101 access line, gthread relays (reuse-port-websocket.ts).
+  const ws = reusePortWebSocket(worker, listener);
+  const server = Bun.serve({
     hostname: listener.host,
     port: listener.port,
     reusePort: true,
@@ -48,11 +51,13 @@ export function serveReusePort(worker: Worker, listener: ListenerSpec & { mode: 
       worker.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e));
       return new Response("Internal Server Error", { status: 500, headers: { "content-type": "text/plain" } });
     },
-    ...(worker.app.websocket ? { websocket: worker.app.websocket as never } : {}),
+    ...(ws !== null ? { websocket: ws.handlers as never } : {}),
     ...(tls !== null ? { tls } : {}),
     // `http_protocols`: HTTP/2 and HTTP/3 (src/workers/http-protocols.ts).
     ...serveProtocolOptions(cfg.http_protocols),
   });
+  ws?.attach(server);
+  return server;
 }
 
 /** `fetch` with `map` applied to each of its responses. */
