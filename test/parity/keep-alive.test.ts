@@ -1,0 +1,62 @@
+// Shared behaviour suite: keep-alive with the default settings (--keep-alive 2), in every mode.
+// A connection in use is never cut, however the server's idle timer ticks; an idle one is
+// closed by the server no sooner than `keepalive` and no later than `keepalive` plus the
+// documented slack (docs/design.md, "Keep-alive": reuse-port mode closes on Bun's 4-second timer
+// tick, at most 8 s late; the engine sweeps every second). A server-sent-events stream with 1 s
+// between events is not cut either. The cases run side by side on the mode's one server.
+import { expect, test } from "bun:test";
+import { parseAll } from "../support/http-client.ts";
+import { forEachMode } from "./modes.ts";
+
+const KEEPALIVE_S = 2;
+/** The most an idle connection may outlive `keepalive`, in any mode. */
+const SLACK_S = 8;
+/** Leeway for a loaded machine on top of that. */
+const LEEWAY_S = 1.5;
+
+forEachMode("keep-alive and streaming, default settings", {}, (srv) => {
+  test.concurrent(
+    "a connection sending a request every 0.7 s for 9 s loses none",
+    async () => {
+      const c = await srv().connect();
+      const n = 13;
+      for (let i = 0; i < n; i++) {
+        if (i > 0) await Bun.sleep(700);
+        expect({ request: i, closed: c.closed }).toEqual({ request: i, closed: false });
+        c.write(`GET /?busy=${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        await c.until((t) => parseAll(t).length === i + 1, 3000);
+      }
+      expect(parseAll(c.text).map((r) => `${r.status} ${r.body}`)).toEqual(Array(n).fill("200 hello"));
+      expect(c.closed).toBe(false);
+      c.end();
+    },
+    20_000,
+  );
+
+  test.concurrent(
+    "an idle connection is closed by the server after keepalive, within the slack",
+    async () => {
+      const c = await srv().connect();
+      c.write("GET /?idle HTTP/1.1\r\nHost: x\r\n\r\n");
+      await c.until((t) => parseAll(t).length === 1);
+      const t0 = performance.now();
+      await c.waitClosed((KEEPALIVE_S + SLACK_S + LEEWAY_S) * 1000);
+      const idle = (performance.now() - t0) / 1000;
+      expect(idle).toBeGreaterThan(KEEPALIVE_S - 0.2);
+      expect(idle).toBeLessThan(KEEPALIVE_S + SLACK_S + LEEWAY_S);
+    },
+    20_000,
+  );
+
+  test.concurrent(
+    "an SSE stream of 5 events 1 s apart arrives whole",
+    async () => {
+      const t0 = performance.now();
+      const res = await srv().fetch("/sse?n=5&ms=1000", { timeoutMs: 15_000 });
+      const body = await res.text();
+      expect({ status: res.status, body }).toEqual({ status: 200, body: [0, 1, 2, 3, 4].map((i) => `data: ${i}\n\n`).join("") });
+      expect((performance.now() - t0) / 1000).toBeGreaterThan(3.9);
+    },
+    20_000,
+  );
+});
