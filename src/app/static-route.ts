@@ -6,7 +6,9 @@
  *
  * A static route (a Response whose body is in memory) keeps its status and headers, gets a
  * `Content-Type` from its body when it has none, and an `ETag` (`"<xxHash64 of the body, 16 hex
- * digits>"`) when its body is not empty and it has none. A GET or HEAD with an `If-None-Match`
+ * digits>"`) when its body is not empty and it has none. (One difference: a body without a type,
+ * bytes or an untyped Blob, gets `text/plain;charset=utf-8`, where Bun sends no `Content-Type`:
+ * Bun 1.4.4 shows JavaScript no difference between such a body and a string's.) A GET or HEAD with an `If-None-Match`
  * that matches the ETag (weak comparison, a list, or `*`) of a 200 gets a 304 with the same
  * headers and no body.
  *
@@ -14,7 +16,7 @@
  * not exist (or is a directory) passes the request on to the next matching route, as Bun's
  * does. Otherwise it gets `Last-Modified` (the file's mtime, unless the Response set one), a 304
  * for a GET or HEAD whose `If-Modified-Since` is not older (or whose `If-None-Match` is `*`) when
- * the route's status is 200, and a 204 for an empty file. The body is the file, so the server
+ * the route's status is 200. The body is the file, so the server
  * sends it as it sends any file response (sendfile, Range requests).
  */
 import { statSync } from "node:fs";
@@ -28,7 +30,7 @@ export async function staticRoute(res: Response): Promise<RouteHandler> {
   headers.delete("content-length");
   headers.delete("transfer-encoding");
   const blob = await res.clone().blob();
-  // The body's own type (a string's text/plain, a typed Blob's), as Bun adds it to a static route.
+  // The body's type as Bun adds it to a static route (a string's text/plain; see the module comment).
   if (!headers.has("content-type") && blob.type !== "") headers.set("content-type", blob.type);
   const body = new Uint8Array(await blob.arrayBuffer());
   let etag = headers.get("etag");
@@ -79,7 +81,6 @@ export function fileRoute(file: Blob, res: Response | null): RouteHandler {
         return new Response(null, { status: 304, headers: out });
       }
     }
-    if (st.size === 0 && st.isFile() && status === 200) return new Response(null, { status: 204, headers: out });
     return new Response(Bun.file(path as string), { status, headers: out });
   };
   handler.available = () => stat() !== null;
