@@ -239,6 +239,26 @@ forEachMode(
   },
 );
 
+forEachMode("TLS: WebSocket (wss)", { app: `${ROOT}/test/parity/fixtures/websocket-app.ts`, args: SERVER_TLS }, (srv) => {
+  test("a WebSocket over TLS opens and echoes", async () => {
+    const s = srv();
+    const url = s.socketPath ? `wss+unix://${s.socketPath}:/ws?name=tls` : `wss://127.0.0.1:${s.port}/ws?name=tls`;
+    const ws = new WebSocket(url, { tls: { ca: CERTS.ca, serverName: "localhost" } } as unknown as string[]);
+    const messages: string[] = [];
+    ws.onmessage = (e) => {
+      messages.push(String(e.data));
+      if (messages.length === 1) ws.send("over tls");
+    };
+    try {
+      await waitFor("two messages", () => messages.length >= 2, 10_000, 10);
+    } finally {
+      ws.close();
+    }
+    expect(JSON.parse(messages[0]!)).toMatchObject({ open: true, data: { path: "/ws", name: "tls" } });
+    expect(messages[1]).toBe("over tls");
+  });
+});
+
 forEachMode(
   "http_protocols h2,h1,h3 with TLS",
   { args: [...SERVER_TLS, "--http-protocols", "h2,h1,h3"] },
