@@ -71,6 +71,9 @@ export interface RawWebSocket {
   /** Resolves with the frames once `pred` holds; rejects after `ms`. */
   until(pred: (frames: Frame[]) => boolean, ms?: number): Promise<Frame[]>;
   waitClosed(ms?: number): Promise<void>;
+  /** Stops (and restarts) reading from the socket, so the server sees backpressure. */
+  pause(): void;
+  resume(): void;
   end(): void;
 }
 
@@ -152,6 +155,8 @@ export async function rawWebSocket(target: number | { unix: string }, path: stri
       return frames;
     },
     waitClosed: (ms = 5000) => wait(() => closed, ms, "the connection to close"),
+    pause: () => sock.pause(),
+    resume: () => sock.resume(),
     end() {
       sock.end();
     },
