@@ -15,8 +15,7 @@
  *
  * @module
  */
-import { estimateShallowMemoryUsageOf } from "bun:jsc";
-import { blobBodyOf, EMPTY_RESPONSE_SIZE } from "./blob-body.ts";
+import { blobBodyOf, IN_MEMORY_DETECTION, inMemoryBody } from "./blob-body.ts";
 import type { Conn } from "./engine.ts";
 import type { Exchange } from "./_exchange.ts";
 import { clock, statusLine } from "./_status.ts";
@@ -25,23 +24,10 @@ import { bodyForbidden, writeBuffer } from "./_write-buffer.ts";
 import { writeStream } from "./_write-stream.ts";
 
 // Reading `res.body` materializes a ReadableStream (~0.4 µs), and calling `res.blob()` on a
-// streamed body would buffer it entirely. JSC's shallow size of a Response includes an owned
-// in-memory body (string/bytes), so a Response whose shallow size exceeds that of
-// `new Response(null)` has a non-empty body already in memory, and `res.blob()` resolves
-// synchronously. The heuristic is verified at load time and disabled if it does not hold.
-const IN_MEMORY_DETECTION = ((): boolean => {
-  try {
-    const stream = new ReadableStream({ pull(c) { c.close(); } });
-    if (estimateShallowMemoryUsageOf(new Response(stream)) > EMPTY_RESPONSE_SIZE) return false;
-    if (estimateShallowMemoryUsageOf(new Response(Bun.file("/dev/null"))) > EMPTY_RESPONSE_SIZE) return false;
-    const r = new Response("ab");
-    if (estimateShallowMemoryUsageOf(r) <= EMPTY_RESPONSE_SIZE) return false;
-    const p = r.blob();
-    return Bun.peek.status(p) === "fulfilled";
-  } catch {
-    return false;
-  }
-})();
+// streamed body would buffer it entirely. An in-memory body (string/bytes) is told apart by
+// JSC's shallow size of the Response (blob-body.ts `inMemoryBody`; not a `fetch()` Response,
+// whose body is a stream), and then `res.blob()` resolves synchronously. The heuristic is
+// verified at load time and disabled if it does not hold.
 
 /** Writes `res` for `ex`. Returns true if done synchronously, false if the body's writer finishes the exchange later. */
 export function writeResponse(conn: Conn, ex: Exchange, res: Response): boolean {
@@ -89,7 +75,7 @@ export function writeResponse(conn: Conn, ex: Exchange, res: Response): boolean 
   ex.resHeaders = rh;
 
   if (res.bodyUsed) throw new TypeError("fetch handler returned a Response whose body was already used");
-  if (IN_MEMORY_DETECTION && estimateShallowMemoryUsageOf(res) > EMPTY_RESPONSE_SIZE) {
+  if (IN_MEMORY_DETECTION && inMemoryBody(res)) {
     let bytes: Uint8Array;
     if (hasType) bytes = Bun.peek(res.bytes()) as Uint8Array;
     else {

@@ -101,6 +101,32 @@ export const BLOB_BODY_DETECTION: boolean = ((): boolean => {
 
 /** JSC's shallow size of a Response without a body: more means an owned in-memory body. */
 export const EMPTY_RESPONSE_SIZE = estimateShallowMemoryUsageOf(new Response(null));
+
+/**
+ * Whether `res` holds its body in memory (a string or bytes), so that `res.blob()` resolves at
+ * once: a few ns, without touching the body. JSC's shallow size of a Response counts such a body,
+ * but also the Response's `url` and `statusText`: a Response from `fetch()` has a url and its body
+ * is a stream however much of it has arrived, so only a Response without a url counts, and its
+ * shallow size must exceed that of `new Response(null)` by more than twice its statusText. Callers
+ * check {@link IN_MEMORY_DETECTION} first.
+ */
+export function inMemoryBody(res: Response): boolean {
+  return res.url === "" && estimateShallowMemoryUsageOf(res) - EMPTY_RESPONSE_SIZE > 2 * res.statusText.length;
+}
+
+/** Whether {@link inMemoryBody} holds on this Bun: checked once at load time. */
+export const IN_MEMORY_DETECTION: boolean = ((): boolean => {
+  try {
+    if (inMemoryBody(new Response(new ReadableStream({ pull: (c) => c.close() }), { statusText: "Some Status" }))) return false;
+    if (inMemoryBody(new Response(Bun.file(import.meta.path)))) return false;
+    if (inMemoryBody(new Response(null, { statusText: "x".repeat(100) }))) return false;
+    const r = new Response("ab");
+    if (!inMemoryBody(r)) return false;
+    return Bun.peek.status(r.clone().blob()) === "fulfilled" && Bun.peek.status(r.blob()) === "fulfilled";
+  } catch {
+    return false;
+  }
+})();
 /** Bytes read per step when a file goes through user space. */
 const READ_SLICE = 256 * 1024;
 

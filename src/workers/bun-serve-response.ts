@@ -14,9 +14,8 @@
  *   no body for HEAD, 1xx, 204 and 304; for a file, 206 for a slice, Range on a 200 to GET (206
  *   or 416), and a 500 from the `error` handler for a missing file or a directory.
  */
-import { estimateShallowMemoryUsageOf } from "bun:jsc";
 import { fstatSync, statSync, type Stats } from "node:fs";
-import { BLOB_BODY_DETECTION, bodyShapeOf, EMPTY_RESPONSE_SIZE, type BodyShape } from "../http/blob-body.ts";
+import { BLOB_BODY_DETECTION, bodyShapeOf, IN_MEMORY_DETECTION, inMemoryBody, type BodyShape } from "../http/blob-body.ts";
 import { resolveRange } from "../http/range.ts";
 import type { AccessRecord } from "../log/access-format.ts";
 
@@ -41,37 +40,16 @@ export interface AccessSink {
   access(record: AccessRecord): void;
 }
 
-/**
- * JSC's shallow size of a Response counts an owned in-memory body, and also its `url` and
- * `statusText`: a Response with no url (the app made it) and a shallow size above that of
- * `new Response(null)` plus twice its statusText holds its body in memory. Checked at load time.
- */
-const IN_MEMORY_DETECTION = ((): boolean => {
-  try {
-    const stream = new ReadableStream({ pull: (c) => c.close() });
-    if (inMemory(new Response(stream, { statusText: "Some Status" }))) return false;
-    if (inMemory(new Response(Bun.file(import.meta.path)))) return false;
-    if (inMemory(new Response(null, { statusText: "x".repeat(100) }))) return false;
-    const r = new Response("ab");
-    if (!inMemory(r)) return false;
-    return Bun.peek.status(r.clone().blob()) === "fulfilled";
-  } catch {
-    return false;
-  }
-})();
-
-function inMemory(res: Response): boolean {
-  return res.url === "" && estimateShallowMemoryUsageOf(res) - EMPTY_RESPONSE_SIZE > 2 * res.statusText.length;
-}
-
 /** What `res`'s body is, without consuming it: a few ns for an in-memory body, 0.3-11 µs otherwise. */
 export function bodyOf(res: Response): Body {
-  if (IN_MEMORY_DETECTION && inMemory(res)) return MEMORY;
+  if (IN_MEMORY_DETECTION && inMemoryBody(res)) return MEMORY;
   if (res.bodyUsed) return USED;
   // Bun gives every Blob with a type and every file a content-type; without one, `res.body`
   // is safe to read (a typeless Blob becomes a stream, sent the same).
   if (!BLOB_BODY_DETECTION || !res.headers.has("content-type")) return res.body === null ? NONE : STREAM;
-  return bodyShapeOf(res);
+  const shape = bodyShapeOf(res);
+  // `Bun.inspect` shows no body for a `fetch()` Response whose body is still arriving either.
+  return shape.kind === "none" && res.body !== null ? STREAM : shape;
 }
 
 /** Statuses whose responses have no body (Bun.serve sends none, whatever the Response holds). */
