@@ -25,6 +25,8 @@ export class ProcessWorker extends Worker {
   private running: Running[] = [];
   /** Bun's TLS options for every listener (both engines), or null for plain HTTP. */
   private tls: TlsOptions | null | undefined;
+  /** The engine's `fetch` for an app with Bun `routes`; null: every request goes to `handle()`. */
+  private routeFetch: ((req: Request, server: unknown) => Response | Promise<Response>) | null = null;
 
   constructor(opts: ProcessWorkerOptions) {
     super(opts);
@@ -38,6 +40,11 @@ export class ProcessWorker extends Worker {
     const engine = this.listeners.some((l) => l.mode === "shared-socket") ? await import("../http/index.ts") : null;
     // `--no-sendfile` under Bun.serve needs the body inspection, loaded only then.
     const noSendfile = this.cfg.sendfile === false ? (await import("../http/blob-body.ts")).withoutSendfile : null;
+    // Bun `routes` in the engine: routed as Bun.serve routes them (src/workers/route-serving.ts).
+    const routes = this.app.routes;
+    if (engine !== null && routes !== undefined) {
+      this.routeFetch = (await import("./route-serving.ts")).engineRouteFetch(routes, (req, server, h) => this.handle(req, server, false, h));
+    }
     for (const listener of this.listeners) this.running.push(this.listen(listener, engine?.serveHttp, noSendfile));
   }
 
@@ -54,7 +61,7 @@ export class ProcessWorker extends Worker {
     const engine = serveHttp!(
       { fd: listener.fd },
       {
-        fetch: (req, server) => this.handle(req, server, false),
+        fetch: this.routeFetch ?? ((req, server) => this.handle(req, server, false)),
         ...(this.log.wantsRecords ? { onResponse: (r: ResponseRecord) => this.log.access(toAccessRecord(r)) } : {}),
         limitRequestLine: cfg.limit_request_line,
         limitRequestFields: cfg.limit_request_fields,
