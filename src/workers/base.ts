@@ -98,13 +98,15 @@ export abstract class Worker implements WorkerView {
       result = this.failed(e, req);
     }
     if (result instanceof Response && !post_request) {
+      // An upgraded request is a 101 whatever the app returns (Hono returns `new Response(null)`).
+      if (wasUpgraded(req)) return this.upgraded(req, log);
       this.done();
       return log >= 0 ? this.logAccess(req, server, result, log) : result;
     }
     return Promise.resolve(result).then(
       (res) => {
-        // After `server.upgrade(req)` the app returns nothing: a 101 (a WebSocket), not an error.
-        if (!(res instanceof Response) && wasUpgraded(req)) return this.upgraded(req, log);
+        // After `server.upgrade(req)` the app returns nothing (or a Response Bun ignores): a 101, not an error.
+        if (wasUpgraded(req)) return this.upgraded(req, log);
         const checked = res instanceof Response ? res : this.failed(new TypeError("the app returned a non-Response value"), req);
         if (post_request) this.runHook("post_request", () => post_request(this, hookRequest(req), environOf(req), checked));
         this.done();

@@ -209,6 +209,24 @@ forEachMode("websocket", { app: APP, args: ["--access-logfile", "LOG", "--access
   });
 });
 
+const HONO_APP = new URL("./fixtures/hono-websocket-app.ts", import.meta.url).pathname;
+
+forEachMode("websocket with Hono's upgradeWebSocket", { app: HONO_APP, args: ["--access-logfile", "LOG", "--access-logformat", '%(s)s %(b)s "%(r)s"'] }, (srv) => {
+  test("messages are echoed, and the upgrade is logged as a 101 even though the app returns a Response", async () => {
+    const s = srv();
+    const c = await wsClient(wsUrl(s, "/ws?hono=1"));
+    opened.push({ end: () => (c.ws as WebSocket & { terminate(): void }).terminate() });
+    c.send("hi");
+    expect(await c.next()).toBe("hono echo: hi");
+    c.close();
+    await c.closed();
+    expect(await (await s.fetch("/")).text()).toBe("hono");
+    expect(await waitForLine(s, "hono=1")).toBe('101 0 "GET /ws?hono=1 HTTP/1.1"');
+    expect(s.accessLines().filter((l) => l.includes("hono=1")).length).toBe(1);
+    expect(s.b.output()).not.toContain("[ERROR]");
+  });
+});
+
 async function waitForLine(s: Served, needle: string): Promise<string | undefined> {
   for (let i = 0; i < 100; i++) {
     const l = s.accessLines().find((x) => x.includes(needle));
