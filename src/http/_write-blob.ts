@@ -4,7 +4,8 @@
  * - An in-memory Blob goes out like any in-memory body.
  * - A file is opened and `fstat`ed first (a missing file or a directory is a plain 500 before any
  *   head is sent, as under Bun.serve), answers Range requests as Bun.serve does (one range, 200
- *   responses to GET only: 206, 416, or the whole file), and is sent with `sendfile(2)` from the
+ *   responses to GET only, and not for a slice: 206, 416, or the whole file), and is sent with
+ *   `sendfile(2)` from the
  *   page cache. When the socket is full, one {@link SENDFILE_SLICE} goes through Bun's socket, so
  *   that its `drain` says when to go on (Bun only watches for writability after its own short
  *   write). With `sendfile: false` the file is read through user space.
@@ -13,7 +14,7 @@
  * @module
  */
 import type { BlobBody } from "./blob-body.ts";
-import { sliceStream } from "./blob-body.ts";
+import { sliceStream, wholeFile } from "./blob-body.ts";
 import type { Conn } from "./engine.ts";
 import type { Exchange } from "./_exchange.ts";
 import { headerValue } from "./header-value.ts";
@@ -95,7 +96,7 @@ export function writeBlob(conn: Conn, ex: Exchange, h: string, bb: BlobBody, isH
   let size = Math.min(blob.size, Math.max(0, st.size - file.offset));
   let offset = file.offset;
   let part: Blob = blob;
-  if (ex.status === 200 && !isHead && ex.head !== null && ex.head.method === "GET") {
+  if (ex.status === 200 && !isHead && ex.head !== null && ex.head.method === "GET" && wholeFile(file.offset, blob.size, st.size)) {
     const range = resolveRange(headerValue(ex.head.headers, "range"), size);
     const acceptRanges = h.includes("\r\naccept-ranges:") ? "" : "Accept-Ranges: bytes\r\n";
     if (range.kind === "unsatisfiable") {

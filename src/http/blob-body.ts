@@ -99,6 +99,18 @@ export const BLOB_BODY_DETECTION: boolean = ((): boolean => {
   }
 })();
 
+/**
+ * Whether a file body is the whole file rather than a slice of it, as Bun.serve decides whether a
+ * Range header applies (measured on 1.4.4): `Bun.file(p)` and `Bun.file(p).slice(0)` are whole
+ * (the Blob's size is the file's, or the open-ended maximum); a slice with an offset or an end is
+ * not, and is sent as it is, with the response's status, whatever the Range.
+ */
+export function wholeFile(offset: number, blobSize: number, fileSize: number): boolean {
+  return offset === 0 && (blobSize === fileSize || blobSize >= OPEN_ENDED);
+}
+/** `Bun.file(p).slice(n).size` is this minus n: the end is open. */
+const OPEN_ENDED = 2 ** 52 - 1;
+
 /** JSC's shallow size of a Response without a body: more means an owned in-memory body. */
 export const EMPTY_RESPONSE_SIZE = estimateShallowMemoryUsageOf(new Response(null));
 

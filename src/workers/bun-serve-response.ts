@@ -11,11 +11,14 @@
  * - a streamed body is passed through a counting stream ({@link sendResponse}), so its bytes are
  *   known and the access line, the duration and the keep-alive idle time wait for its end;
  * - for everything else the record mirrors what Bun.serve 1.4.4 decides on its own (measured):
- *   no body for HEAD, 1xx, 204 and 304; for a file, 206 for a slice, Range on a 200 to GET (206
- *   or 416), and a 500 from the `error` handler for a missing file or a directory.
+ *   no body for HEAD, 1xx, 204 and 304; for a file, Range on a 200 to GET for a whole file (206
+ *   or 416), and a 500 from the `error` handler for a missing file or a directory. (Bun answers a
+ *   slice of a file with 206 `bytes A-B/*` only while the Response's headers were never read
+ *   from JavaScript; telling the body's kind reads them, so a slice goes out as a 200, as the
+ *   engine sends it.)
  */
 import { fstatSync, statSync, type Stats } from "node:fs";
-import { BLOB_BODY_DETECTION, bodyShapeOf, IN_MEMORY_DETECTION, inMemoryBody, type BodyShape } from "../http/blob-body.ts";
+import { BLOB_BODY_DETECTION, bodyShapeOf, IN_MEMORY_DETECTION, inMemoryBody, wholeFile, type BodyShape } from "../http/blob-body.ts";
 import { resolveRange } from "../http/range.ts";
 import type { AccessRecord } from "../log/access-format.ts";
 
@@ -216,9 +219,7 @@ export class BunServeRecord implements AccessRecord {
       if (st === undefined || !st.isFile()) return { status: 500, bytes: SERVER_ERROR_BYTES };
     }
     const size = Math.min(blob.size, Math.max(0, st.size - shape.offset));
-    // A slice that is not the whole file: 206 whatever the status and method (`bytes A-B/*`).
-    if (shape.offset > 0 || size < st.size) return { status: 206, bytes: size };
-    if (res.status === 200 && this.req.method === "GET") {
+    if (res.status === 200 && this.req.method === "GET" && wholeFile(shape.offset, blob.size, st.size)) {
       const range = resolveRange(this.req.headers.get("range"), size);
       if (range.kind === "part") return { status: 206, bytes: range.end - range.start };
       if (range.kind === "unsatisfiable") return { status: 416, bytes: 0 };

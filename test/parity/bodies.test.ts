@@ -21,3 +21,22 @@ forEachMode("bodies that are streams", { app: APP, args: ["--access-logfile", "L
     expect(lines.find((l) => l.includes("?p=2 "))?.split(" ").slice(0, 2)).toEqual(["200", "7"]);
   });
 });
+
+forEachMode("a slice of a file", { app: APP, args: ["--access-logfile", "LOG", "--access-logformat", '%(s)s %(B)s "%(r)s"'] }, (srv) => {
+  test("is sent as it is, whatever the Range header, and is logged so", async () => {
+    const s = srv();
+    const want = (await Bun.file(new URL("./fixtures/static.txt", import.meta.url).pathname).text()).slice(3, 10);
+    const plain = await s.fetch("/slice?q=1");
+    expect({ status: plain.status, body: await plain.text() }).toEqual({ status: 200, body: want });
+    const ranged = await s.fetch("/slice?q=2", { headers: { range: "bytes=0-1" } });
+    expect({ status: ranged.status, range: ranged.headers.get("content-range"), body: await ranged.text() }).toEqual({ status: 200, range: null, body: want });
+    const head = await s.fetch("/slice?q=3", { method: "HEAD" });
+    expect(head.status).toBe(200);
+    const lines = await s.waitAccessLines(3);
+    expect(["?q=1 ", "?q=2 ", "?q=3 "].map((q) => lines.find((l) => l.includes(q))?.split(" ").slice(0, 2))).toEqual([
+      ["200", "7"],
+      ["200", "7"],
+      ["200", "0"],
+    ]);
+  });
+});
