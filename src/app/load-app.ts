@@ -159,7 +159,7 @@ export function routesOf(value: unknown): object | undefined {
 export async function toServedApp(value: unknown, what: string): Promise<FetchApp> {
   const app = toFetchApp(value, what);
   const routes = routesOf(value);
-  if (routes !== undefined) app.routes = await (await import("./routes.ts")).compileRoutes(routes, app.fetch);
+  if (routes !== undefined) app.routes = await (await import("./routes.ts")).compileRoutes(routes, app.fetch, app.websocket !== undefined);
   return app;
 }
 

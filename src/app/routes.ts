@@ -56,6 +56,12 @@ export class AppRoutes {
     readonly keys: readonly RouteKey[],
     /** The app's `fetch`, or a plain 404 when the app has none. */
     readonly fallback: Fallback,
+    /**
+     * The app has `websocket` handlers. Bun.serve then routes a WebSocket handshake (a GET with a
+     * 24-character `Sec-WebSocket-Key`) among the handlers for every method and for GET only,
+     * the latest at a path first, `false` routes left out, and `fetch` for the rest.
+     */
+    readonly websocket = false,
   ) {}
 
   /** Some route is a file route (its handler has `available`). */
@@ -110,7 +116,7 @@ const EXPECTS_RECORD =
   "'routes' expects a Record<string, Response | HTMLBundle | {[method: string]: (req: BunRequest) => Response|Promise<Response>}>";
 
 /** Compiles a Bun `routes` object; throws `AppLoadError` with Bun's message for a bad one. */
-export async function compileRoutes(routes: unknown, fallback: Fallback): Promise<AppRoutes> {
+export async function compileRoutes(routes: unknown, fallback: Fallback, websocket = false): Promise<AppRoutes> {
   if (routes === null || (typeof routes !== "object" && typeof routes !== "function")) {
     throw routeError("Bun.serve() expects 'routes' to be an object");
   }
@@ -154,7 +160,7 @@ export async function compileRoutes(routes: unknown, fallback: Fallback): Promis
   // As one handler for every method, `/*` sends all of them to `fetch`, in every mode.
   const star = keys.findIndex((k) => k.path === "/*" && k.value !== false && typeof k.value !== "function");
   if (star >= 0) keys[star] = { path: "/*", value: byMethodHandler(keys[star]!.value as Partial<Record<RouteMethod, RouteHandler>>, fallback) };
-  const compiled = new AppRoutes(keys, fallback);
+  const compiled = new AppRoutes(keys, fallback, websocket);
   await compiled.prepare();
   return compiled;
 }

@@ -25,6 +25,11 @@
  * - A method outside Bun's 35 matches no route (Bun's parser refuses it; the engine hands it to
  *   the fallback).
  *
+ * - With `websocket` handlers, a WebSocket handshake (a GET with a 24-character
+ *   `Sec-WebSocket-Key`) walks a tree of its own: the handlers for every method and for GET
+ *   (the later at one path replacing the earlier, whatever their methods), not `false`, and the
+ *   fallback at `/*` unless a handler for every method is there.
+ *
  * A file route whose file is missing passes the request on: the walk continues as if that
  * handler were not there.
  */
@@ -74,10 +79,14 @@ interface Slot {
   segments: string[];
   medium: Map<string, Target>;
   low: Target | null;
+  /** The WebSocket handshake's handler here (apps with `websocket`). */
+  upgrade: Target | null;
 }
 
 export class Router {
   private readonly trees = new Map<string, Node>();
+  /** The WebSocket handshakes' tree; null when the app has no `websocket` handlers. */
+  private readonly upgradeTree: Node | null = null;
 
   constructor(routes: AppRoutes) {
     const slots = new Map<string, Slot>();
@@ -85,7 +94,7 @@ export class Router {
       const segments = segmentsOf(path).map((s) => (s.charCodeAt(0) === 58 /* : */ ? ":" : s));
       const key = segments.join("/");
       let s = slots.get(key);
-      if (s === undefined) slots.set(key, (s = { segments, medium: new Map(), low: null }));
+      if (s === undefined) slots.set(key, (s = { segments, medium: new Map(), low: null, upgrade: null }));
       return s;
     };
     // Bun's order: handlers (in the table's order, a route object's methods in Bun's order),
@@ -96,14 +105,17 @@ export class Router {
       const s = slot(path);
       const target = (handler: RouteHandler): Target => ({ handler, names: paramNames(path) });
       if (typeof value === "function") {
-        s.low = target(value);
+        s.low = s.upgrade = target(value);
         if (path === "/*") starTaken = true;
         continue;
       }
       for (const [m, h] of Object.entries(value)) {
         if (h === undefined) continue;
         s.medium.set(m, target(h));
-        if (m === "GET") s.medium.set("HEAD", target(h));
+        if (m === "GET") {
+          s.medium.set("HEAD", target(h));
+          s.upgrade = target(h);
+        }
       }
     }
     for (const { path, value } of routes.keys) {
@@ -112,7 +124,7 @@ export class Router {
       s.medium.set("HEAD", FALLBACK);
       s.low = FALLBACK;
     }
-    if (!starTaken) slot("/*").low = FALLBACK;
+    if (!starTaken) slot("/*").low = slot("/*").upgrade = FALLBACK;
 
     for (const m of BUN_METHODS) {
       const root = new Node();
@@ -125,11 +137,16 @@ export class Router {
       }
       this.trees.set(m, root);
     }
+    if (routes.websocket) {
+      const root = new Node();
+      for (const s of slots.values()) if (s.upgrade !== null) nodeAt(root, s.segments).targets.push(s.upgrade);
+      this.upgradeTree = root;
+    }
   }
 
-  /** The route `method` and `path` (the target's path, raw) take. */
-  find(method: string, path: string): RouteMatch {
-    const root = this.trees.get(method);
+  /** The route `method` and `path` (the target's path, raw) take; `upgrade`: a WebSocket handshake. */
+  find(method: string, path: string, upgrade = false): RouteMatch {
+    const root = upgrade && this.upgradeTree !== null ? this.upgradeTree : this.trees.get(method);
     if (root === undefined) return FALLBACK_MATCH;
     const segs = segmentsOf(path);
     const stack: string[] = [];
@@ -137,6 +154,11 @@ export class Router {
     if (t === null || t.handler === null) return FALLBACK_MATCH;
     return { handler: t.handler, params: paramsObject(t.names, stack) };
   }
+}
+
+/** A WebSocket handshake as Bun.serve tells one (the app must have `websocket` handlers). */
+export function isUpgrade(req: Request): boolean {
+  return req.method === "GET" && req.headers.get("sec-websocket-key")?.length === 24;
 }
 
 /** The path Bun routes on: the request target up to `?` (the path of an absolute-form target). */

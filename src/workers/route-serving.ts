@@ -9,7 +9,7 @@
  */
 import type { AppRoutes, RouteCall, RouteHandler } from "../app/routes.ts";
 import { asRouteRequest, withCookieChanges } from "../http/route-request.ts";
-import { Router, routePath } from "../http/router.ts";
+import { isUpgrade, Router, routePath } from "../http/router.ts";
 
 /** `Worker.handle` with the handler to run (the app's `fetch` when none). */
 export type ServeWith = (req: Request, server: unknown, handler?: RouteCall) => Response | Promise<Response>;
@@ -26,8 +26,9 @@ export function engineRouteFetch(routes: AppRoutes, serve: ServeWith): (req: Req
     }
     return call;
   };
+  const websocket = routes.websocket;
   return (req, server) => {
-    const m = router.find(req.method, routePath(req));
+    const m = router.find(req.method, routePath(req), websocket && isUpgrade(req));
     if (m.handler === null) return serve(req, server);
     asRouteRequest(req, m.params);
     return serve(req, server, callOf(m.handler));

@@ -29,11 +29,15 @@ function routesOf(spec: Spec): Record<string, unknown> {
 
 const fallback = () => new Response(null, { status: 404, headers: { "x-tag": "fetch" } });
 
+/** A WebSocket handshake's headers ("UPGRADE" in a case: a GET with these). */
+const HANDSHAKE = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
 /** Route and params as Bun.serve answers `method target`. */
 async function viaBun(port: number, method: string, target: string): Promise<string> {
   const c = await connect(port);
   try {
-    c.write(`${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const head = method === "UPGRADE" ? `GET ${target} HTTP/1.1\r\nHost: x\r\n${HANDSHAKE}` : `${method} ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n`;
+    c.write(`${head}\r\n`);
     const text = await c.until((t) => t.includes("\r\n\r\n"), 5000);
     const lines = text.slice(0, text.indexOf("\r\n\r\n")).split("\r\n");
     const headers = new Map(lines.slice(1).map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
@@ -46,10 +50,10 @@ async function viaBun(port: number, method: string, target: string): Promise<str
 
 /** Route and params as bunicorn's router decides them. */
 async function viaRouter(router: Router, method: string, target: string): Promise<string> {
-  const m = router.find(method, targetPath(target));
+  const m = method === "UPGRADE" ? router.find("GET", targetPath(target), true) : router.find(method, targetPath(target));
   if (m.handler === null) return "fetch null";
   // A request-like object: the handlers read only the method and params (Request refuses TRACE).
-  const req = { method, url: `http://x${target}`, headers: new Headers(), params: m.params } as unknown as Request;
+  const req = { method: method === "UPGRADE" ? "GET" : method, url: `http://x${target}`, headers: new Headers(), params: m.params } as unknown as Request;
   const res = await m.handler(req, null);
   return `${res.headers.get("x-tag")} ${decodeURIComponent(res.headers.get("x-params") ?? "null")}`;
 }
@@ -58,10 +62,17 @@ async function viaRouter(router: Router, method: string, target: string): Promis
  * Every request routed by Bun.serve, given the table as reuse-port mode gives it
  * (`AppRoutes.forBunServe`), and by the engine's router: the same route and params.
  */
-async function compare(spec: Spec, requests: [string, string][]): Promise<void> {
-  const routes = await compileRoutes(routesOf(spec), fallback);
+async function compare(spec: Spec, requests: [string, string][], websocket = false): Promise<void> {
+  const routes = await compileRoutes(routesOf(spec), fallback, websocket);
   const table = routes.forBunServe((call) => (req: Request, server: unknown) => call(req, server));
-  const server = Bun.serve({ port: 0, hostname: "127.0.0.1", development: false, routes: table as never, fetch: fallback });
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    development: false,
+    routes: table as never,
+    fetch: fallback,
+    ...(websocket ? { websocket: { message() {} } } : {}),
+  });
   try {
     const router = new Router(routes);
     for (const [method, target] of requests) {
@@ -144,6 +155,23 @@ describe("the router picks the route Bun.serve picks", () => {
     ]);
   });
 
+  test("with websocket handlers, a WebSocket handshake takes the handlers for every method or GET, not false", async () => {
+    const spec: Spec = {
+      "/off": false,
+      "/:id": "fn",
+      "/g": { GET: "fn" },
+      "/g2/:x": { GET: "fn" },
+      "/g2/:y": "fn",
+      "/p": { POST: "fn" },
+      "/h": { HEAD: "fn", PUT: "fn" },
+      "/w/*": { GET: "fn" },
+    };
+    const paths = ["/off", "/g", "/g2/1", "/p", "/h", "/a/b", "/w/x", "/"];
+    await compare(spec, [...paths.map((p): [string, string] => ["UPGRADE", p]), ...paths.map((p): [string, string] => ["GET", p])], true);
+    await compare({ "/*": { GET: "fn" }, "/a": "fn" }, [["UPGRADE", "/"], ["UPGRADE", "/a"], ["UPGRADE", "/zz"], ["GET", "/zz"]], true);
+    await compare({ "/*": "fn", "/a": false }, [["UPGRADE", "/a"], ["GET", "/a"]], true);
+  });
+
   test("parameter names and values: the text after a segment's last ':', percent-decoded as Bun does", async () => {
     await compare(
       { "/q/:a/:b": "fn", "/r/:a-:b": "fn", "/u/::x": "fn", "/v/:": "fn", "/f-:x/z": "fn", "/d/:v": "fn" },
@@ -190,12 +218,15 @@ describe("the router picks the route Bun.serve picks", () => {
           spec[path] = methods;
         }
       }
+      // Every other table: an app with websocket handlers, and WebSocket handshakes among the requests.
+      const websocket = seed % 2 === 0;
+      const methods = websocket ? [...REQUEST_METHODS, "UPGRADE", "UPGRADE"] : REQUEST_METHODS;
       const requests: [string, string][] = [];
       for (let i = 0; i < 30; i++) {
         const depth = Math.floor(rnd() * 4);
-        requests.push([pick(REQUEST_METHODS), `/${Array.from({ length: depth }, () => pick(REQUEST_SEGMENTS)).join("/")}`]);
+        requests.push([pick(methods), `/${Array.from({ length: depth }, () => pick(REQUEST_SEGMENTS)).join("/")}`]);
       }
-      await compare(spec, requests);
+      await compare(spec, requests, websocket);
     });
   }
 });
