@@ -134,7 +134,7 @@ killed.`,
     validate: v.posInt,
     scope: "worker",
     support: "translated",
-    bunNote: "Every bunicorn worker keeps connections alive (unlike Gunicorn's sync worker). In reuse-port mode Bun.serve's `idleTimeout` has a granularity of about 4 s; 0 disables keep-alive.",
+    bunNote: "Every bunicorn worker keeps connections alive (unlike Gunicorn's sync worker); 0 disables keep-alive. A connection is never closed while a request or a streamed response is in progress. An idle one is closed after `keepalive` seconds: by a 1 s sweep in shared-socket mode, and in reuse-port mode on Bun.serve's 4-second timer tick, up to 8 s later (`keepalive` rounded up to a multiple of 4, plus 4: 4-8 s for the default 2; Bun caps the timer at 252-256 s).",
     description: `The number of seconds to wait for requests on a Keep-Alive connection.
 
 Generally set in the 1-5 seconds range for servers with direct connection to the client (e.g. when
