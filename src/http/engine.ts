@@ -46,7 +46,9 @@
  *   address then stands for the peer (`requestIP`, `onResponse`). A header from a
  *   peer outside `proxyAllowIps` gets a plain 403, a malformed one a 400, and the
  *   connection closes. Engines without the option use socket handlers that never
- *   look for a header.
+ *   look for a header;
+ * - WebSockets (the `websocket` option): the app's `server.upgrade(req)` writes the 101 and
+ *   hands the socket to the WebSocket (`Conn.handOver`, `_upgrade.ts`, `websocket/`).
  *
  * Where things are: public types and options in `types.ts`; the exchange, its states and the
  * app's `Request` in `_exchange.ts`; request-body readers in `_request-body.ts`; the connection's
