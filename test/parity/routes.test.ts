@@ -11,10 +11,13 @@ import { forEachMode, MODES, type Mode } from "./modes.ts";
 import routesApp from "./fixtures/routes-app.ts";
 import routesOnlyApp from "./fixtures/routes-only-app.ts";
 import routesBadApp from "./fixtures/routes-bad-app.ts";
+import routesWsApp from "./fixtures/routes-ws-app.ts";
+import { clientFrame, rawWebSocket } from "../support/ws-client.ts";
 
 const APP = `${ROOT}/test/parity/fixtures/routes-app.ts`;
 const ONLY_APP = `${ROOT}/test/parity/fixtures/routes-only-app.ts`;
 const BAD_APP = `${ROOT}/test/parity/fixtures/routes-bad-app.ts`;
+const WS_APP = `${ROOT}/test/parity/fixtures/routes-ws-app.ts`;
 const HOOKS = `${ROOT}/test/parity/fixtures/request-hooks.config.ts`;
 const STATIC = readFileSync(`${ROOT}/test/parity/fixtures/static.txt`);
 /** Bunicorn's plain 500 (an app error is never Bun's "Something went wrong!" page). */
@@ -30,11 +33,14 @@ async function answer(res: Response): Promise<string> {
 
 let raw: Server<unknown> | null = null;
 let rawOnly: Server<unknown> | null = null;
+let rawWs: Server<unknown> | null = null;
 beforeAll(() => {
+  rawWs = Bun.serve({ ...(routesWsApp as object), port: 0, hostname: "127.0.0.1", development: false } as never);
   raw = Bun.serve({ ...(routesApp as object), port: 0, hostname: "127.0.0.1", development: false, error: plain500 } as never);
   rawOnly = Bun.serve({ ...(routesOnlyApp as object), port: 0, hostname: "127.0.0.1", development: false } as never);
 });
 afterAll(() => {
+  rawWs?.stop(true);
   raw?.stop(true);
   rawOnly?.stop(true);
 });
@@ -176,6 +182,32 @@ forEachMode("Bun routes without fetch", { app: ONLY_APP }, (srv) => {
     await sameAsBun((path, init) => srv().fetch(path, init), rawOnly!.port!, [
       ["GET", "/hello"], ["GET", "/zz"], ["HEAD", "/zz"], ["POST", "/zz"], ["GET", "/off"], ["GET", "/hello/"],
     ]);
+  });
+});
+
+forEachMode("Bun routes with websocket handlers", { app: WS_APP }, (srv) => {
+  /** A WebSocket handshake to `path`: the response's status line, and the first message after a "hi" if upgraded. */
+  const handshake = async (target: number | { unix: string }, path: string): Promise<string> => {
+    const ws = await rawWebSocket(target, path);
+    try {
+      const status = ws.head.split("\r\n")[0]!;
+      if (!status.startsWith("HTTP/1.1 101")) return status;
+      ws.write(clientFrame(1, "hi"));
+      const frames = await ws.until((f) => f.length >= 2);
+      return `${status} ${frames.map((f) => f.payload.toString("utf8")).join(" ")}`;
+    } finally {
+      ws.end();
+    }
+  };
+
+  test("a route handler upgrades; a handshake takes the routes Bun.serve gives it (not false), fetch the rest", async () => {
+    const s = srv();
+    for (const path of ["/chat/lobby", "/off", "/home", "/a/b"]) {
+      const want = await handshake(rawWs!.port!, path);
+      expect(`${path}: ${await handshake(s.mode.unix ? { unix: s.socketPath } : s.port, path)}`).toBe(`${path}: ${want}`);
+    }
+    expect(await handshake(rawWs!.port!, "/chat/lobby")).toBe('HTTP/1.1 101 Switching Protocols {"room":"lobby","via":"route"} hi');
+    await sameAsBun((path, init) => srv().fetch(path, init), rawWs!.port!, [["GET", "/off"], ["GET", "/home"], ["GET", "/chat/x"]]);
   });
 });
 
