@@ -6,8 +6,10 @@
  */
 import type { Server } from "bun";
 import type { Worker } from "./base.ts";
+import { SERVER_ERROR_BODY } from "./bun-serve-response.ts";
 import { serveProtocolOptions } from "./http-protocols.ts";
 import type { ListenerSpec } from "./protocol.ts";
+import { bunIdleTimeout, reusePortFetch } from "./reuse-port-fetch.ts";
 import { reusePortWebSocket } from "./reuse-port-websocket.ts";
 import type { TlsOptions } from "./tls-options.ts";
 
@@ -17,27 +19,8 @@ import type { TlsOptions } from "./tls-options.ts";
  */
 export function serveReusePort(worker: Worker, listener: ListenerSpec & { mode: "reuse-port" }, noSendfile: ((res: Response) => Response) | null, tls: TlsOptions | null = null): Server<unknown> {
   const cfg = worker.cfg;
-  const keepalive = cfg.keepalive;
-  const handle = (req: Request, server: Server<unknown>) => {
-    // Bun's idleTimeout also cuts slow in-flight handlers: lift it while the app runs,
-    // and restore the keep-alive idle time once the response is ready.
-    if (keepalive > 0) {
-      server.timeout(req, 0);
-      const res = worker.handle(req, server);
-      if (res instanceof Response) {
-        server.timeout(req, idle);
-        return res;
-      }
-      return res.then((r) => {
-        server.timeout(req, idle);
-        return r;
-      });
-    }
-    const res = worker.handle(req, server);
-    return res instanceof Response ? withClose(res) : res.then(withClose);
-  };
-  const idle = Math.min(255, Math.max(1, Math.ceil(keepalive)));
-  const fetch = noSendfile === null ? handle : mapResponse(handle, noSendfile);
+  // The request wrapper (idle timer, access line once the body is out) is in reuse-port-fetch.ts.
+  const fetch = reusePortFetch(worker, noSendfile);
   // The app's `websocket` handlers: upgrades marked for the 101 access line, gthread relays (reuse-port-websocket.ts).
   const ws = reusePortWebSocket(worker, listener);
   const server = Bun.serve({
@@ -45,30 +28,19 @@ export function serveReusePort(worker: Worker, listener: ListenerSpec & { mode: 
     port: listener.port,
     reusePort: true,
     development: false,
-    idleTimeout: idle,
+    idleTimeout: bunIdleTimeout(cfg.keepalive),
     fetch,
     error: (e) => {
       worker.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e));
-      return new Response("Internal Server Error", { status: 500, headers: { "content-type": "text/plain" } });
+      return new Response(SERVER_ERROR_BODY, { status: 500, headers: { "content-type": "text/plain" } });
     },
     ...(ws !== null ? { websocket: ws.handlers as never } : {}),
+    // Bun `routes`: Bun.serve routes, each handler runs through the same wrapper as `fetch`.
+    ...(worker.app.routes ? { routes: worker.app.routes.forBunServe((call) => reusePortFetch(worker, noSendfile, call)) as never } : {}),
     ...(tls !== null ? { tls } : {}),
     // `http_protocols`: HTTP/2 and HTTP/3 (src/workers/http-protocols.ts).
     ...serveProtocolOptions(cfg.http_protocols),
   });
   ws?.attach(server);
   return server;
-}
-
-/** `fetch` with `map` applied to each of its responses. */
-function mapResponse<A extends unknown[]>(fetch: (...a: A) => Response | Promise<Response>, map: (res: Response) => Response): (...a: A) => Response | Promise<Response> {
-  return (...a) => {
-    const res = fetch(...a);
-    return res instanceof Response ? map(res) : res.then(map);
-  };
-}
-
-function withClose(res: Response): Response {
-  res.headers.set("connection", "close");
-  return res;
 }
