@@ -13,9 +13,12 @@ import { resolveParserOptions, type ResolvedParserOptions } from "./parser.ts";
 import type { ProxyMode } from "./proxy-protocol.ts";
 import { acquireClock, releaseClock } from "./_status.ts";
 import type { HttpEngine, HttpEngineOptions, HttpTarget, ResponseRecord } from "./types.ts";
-import { upgradeRequest, type UpgradeOptions } from "./_upgrade.ts";
-import { WebSocketHub } from "./websocket/hub.ts";
-import { messageOf, type SendData } from "./websocket/server-websocket.ts";
+import type { UpgradeOptions } from "./_upgrade.ts";
+import type { WebSocketHub } from "./websocket/hub.ts";
+import type { SendData } from "./websocket/server-websocket.ts";
+
+/** The WebSocket code (`_upgrade.ts`, `websocket/`: about 1 MiB RSS), loaded only for an app with `websocket` handlers. */
+type WebSocketCode = typeof import("./_upgrade.ts");
 
 /** How long a connection accepted just before a graceful stop may take to send its first request. */
 const FIRST_REQUEST_GRACE_MS = 1000;
@@ -45,6 +48,7 @@ export class Server implements HttpEngine {
   private readonly conns = new Set<Conn>();
   /** The app's WebSockets (`websocket` handlers given), or null. */
   private readonly ws: WebSocketHub | null;
+  private readonly wsCode: WebSocketCode | null;
   inFlight = 0;
   requestsServed = 0;
   stopping = false;
@@ -81,7 +85,8 @@ export class Server implements HttpEngine {
       opts.hostname = target.hostname;
       opts.port = target.port;
     }
-    this.ws = o.websocket ? new WebSocketHub(o.websocket, o.publishChannel ?? null) : null;
+    this.wsCode = o.websocket ? (require("./_upgrade.ts") as WebSocketCode) : null;
+    this.ws = this.wsCode !== null ? this.wsCode.createHub(o.websocket!, o.publishChannel ?? null) : null;
     if (this.ws !== null) this.ws.onEmpty = () => this.connClosed(null);
     this.listener = Bun.listen(opts as unknown as Parameters<typeof Bun.listen<Server>>[0]) as SocketListener<Server>;
     acquireClock();
@@ -126,13 +131,14 @@ export class Server implements HttpEngine {
 
   /** Bun's `server.upgrade()`: see `_upgrade.ts`. */
   upgrade(req: Request, options?: UpgradeOptions): boolean {
-    return upgradeRequest(this.ws, req, options);
+    if (this.ws === null || this.wsCode === null) throw new TypeError('To enable websocket support, set the "websocket" object in Bun.serve({})');
+    return this.wsCode.upgradeRequest(this.ws, req, options);
   }
 
   /** Sends to every WebSocket subscribed to `topic` (`compress` is ignored: no permessage-deflate). */
   publish(topic: string, data: SendData, compress?: boolean): number {
     void compress;
-    return this.ws === null ? 0 : this.ws.publish(String(topic), messageOf(data));
+    return this.ws === null ? 0 : this.ws.publish(String(topic), data);
   }
 
   subscriberCount(topic: string): number {

@@ -10,11 +10,11 @@
  *
  * @module
  */
-import type { HeadersInit, Socket } from "bun";
+import type { HeadersInit, Socket, WebSocketHandler } from "bun";
 import { EX_APP, exchangeOf } from "./_exchange.ts";
 import { clock } from "./_status.ts";
 import { acceptKey, handshakeKey, VERSION_REQUIRED_HEAD } from "./websocket/handshake.ts";
-import type { WebSocketHub } from "./websocket/hub.ts";
+import { WebSocketHub } from "./websocket/hub.ts";
 import { markUpgraded } from "./websocket/upgraded.ts";
 
 /** What `server.upgrade()` takes. */
@@ -23,8 +23,12 @@ export interface UpgradeOptions {
   headers?: HeadersInit;
 }
 
-export function upgradeRequest(hub: WebSocketHub | null, req: Request, options?: UpgradeOptions): boolean {
-  if (hub === null) throw new TypeError('To enable websocket support, set the "websocket" object in Bun.serve({})');
+/** The engine's WebSockets for the app's `websocket` handlers (publishes relayed on `publishChannel` when given). */
+export function createHub(handler: WebSocketHandler<unknown>, publishChannel: string | null): WebSocketHub {
+  return new WebSocketHub(handler, publishChannel);
+}
+
+export function upgradeRequest(hub: WebSocketHub, req: Request, options?: UpgradeOptions): boolean {
   const ex = exchangeOf(req);
   if (ex === undefined || ex.state !== EX_APP || ex.head === null) return false;
   const conn = ex.conn;

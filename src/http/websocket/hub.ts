@@ -16,7 +16,8 @@
  */
 import type { Socket, WebSocketHandler } from "bun";
 import { WebSocketConnection } from "./connection.ts";
-import { Topics, type Published } from "./pubsub.ts";
+import { Topics } from "./pubsub.ts";
+import { messageOf, type SendData } from "./server-websocket.ts";
 
 const MIB16 = 16 * 1024 * 1024;
 const U32_MAX = 4294967295;
@@ -103,8 +104,9 @@ export class WebSocketHub {
     return this.conns.size;
   }
 
-  publish(topic: string, message: Published): number {
-    return this.topics.publish(topic, message, null);
+  /** `server.publish()`. */
+  publish(topic: string, data: SendData): number {
+    return this.topics.publish(topic, messageOf(data), null);
   }
 
   /** Closes every open WebSocket with `code` and `reason` (a forced stop: 1001 "Server closed"). */
