@@ -43,7 +43,8 @@ function patchPrototype(ws: object): void {
     if (typeof native !== "function") continue;
     proto[name] = function (this: object, topic: string, data: unknown, compress?: boolean): number {
       const r = native.call(this, topic, data, compress);
-      relayOf.get(this)?.(topic, data, compress ?? false);
+      // A closed socket publishes nothing (Bun returns 0), here or elsewhere.
+      if ((this as { readyState?: number }).readyState === 1) relayOf.get(this)?.(topic, data, compress ?? false);
       return r;
     };
   }

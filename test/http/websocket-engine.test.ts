@@ -343,6 +343,22 @@ describe("closing", () => {
     expect(engine.pendingWebSockets).toBe(0);
   });
 
+  test("an open handler that closes at once: the client gets the 101, then the close frame", async () => {
+    const seen: unknown[] = [];
+    const { engine } = start({
+      open: (ws) => ws.close(4003, "not now"),
+      close: (_ws, code, reason) => void seen.push(code, reason),
+      message: (_ws, m) => void seen.push(`message ${m}`),
+    });
+    const r = await raw(engine);
+    expect(r.head.startsWith("HTTP/1.1 101 ")).toBe(true);
+    r.write(clientFrame(1, "too late"));
+    await r.waitClosed();
+    expect(r.frames.map((f) => [f.opcode, f.payload.readUInt16BE(0), f.payload.subarray(2).toString()])).toEqual([[8, 4003, "not now"]]);
+    expect(seen).toEqual([4003, "not now"]);
+    expect(engine.pendingWebSockets).toBe(0);
+  });
+
   test("a socket that ends without a close frame is 1006; terminate() flushes and closes without one", async () => {
     const seen: unknown[] = [];
     const { engine } = start({
