@@ -5,7 +5,7 @@
  *
  * Bun.serve writes the response itself and tells JavaScript nothing about it, so:
  *
- * - the body's kind is told without consuming it ({@link bodyKindOf}): an in-memory body by JSC's
+ * - the body's kind is told without consuming it ({@link bodyOf}): an in-memory body by JSC's
  *   shallow size (a few ns), anything else by its `content-type` and `res.body`, or
  *   `Bun.inspect` (src/http/blob-body.ts) when it may be a file;
  * - a streamed body is passed through a counting stream ({@link sendResponse}), so its bytes are
