@@ -17,6 +17,8 @@ export { Logger, type LoggerOptions, type AccessRecord } from "./log/logger.ts";
 export type { LoggerClass } from "./log/load-logger.ts";
 export type { ArbiterInfo, ArbiterView, HookRequest, LogMethods, WorkerRecord, WorkerView } from "./hook-types.ts";
 export { VERSION } from "./version.ts";
+// Behind a trusted proxy: the client's address and the mount path (also `bunicorn/forwarded`, lighter to load).
+export { clientAddress, scriptName } from "./forwarded.ts";
 
 import type { Settings } from "./config/registry.ts";
 

@@ -9,6 +9,7 @@ import type { SocketHandler, SocketListener } from "bun";
 import type { Conn } from "./engine.ts";
 import { accessRecord, exchangeOf, type Exchange } from "./_exchange.ts";
 import { ipMatcher } from "../net/ip.ts";
+import { attachForwardingView, ForwardingPolicy } from "./forwarding.ts";
 import { resolveParserOptions, type ResolvedParserOptions } from "./parser.ts";
 import type { ProxyMode } from "./proxy-protocol.ts";
 import { acquireClock, releaseClock } from "./_status.ts";
@@ -45,6 +46,8 @@ export class Server implements HttpEngine {
   readonly sendfile: boolean;
   /** The scheme of the app's `req.url`: `https://` when the listener speaks TLS. */
   readonly scheme: "http://" | "https://";
+  /** Trusted proxies' scheme headers and `header_map` (forwarding.ts). */
+  readonly forwarding: ForwardingPolicy;
   private readonly conns = new Set<Conn>();
   /** The app's WebSockets (`websocket` handlers given), or null. */
   private readonly ws: WebSocketHub | null;
@@ -76,6 +79,9 @@ export class Server implements HttpEngine {
     this.proxyAllowed = ipMatcher(o.proxyAllowIps ?? ["127.0.0.1", "::1"]);
     this.sendfile = o.sendfile !== false && !o.tls;
     this.scheme = o.tls ? "https://" : "http://";
+    this.forwarding = new ForwardingPolicy(o);
+    // For the app's helpers (src/forwarded.ts): whether a request came from a trusted forwarder.
+    attachForwardingView(this, { policy: this.forwarding, trusted: (req) => exchangeOf(req)?.conn.trustsForwarder() ?? false });
 
     const opts: Record<string, unknown> = { socket: this.proxyMode === null ? handlers.plain : handlers.proxy, data: this };
     if (o.tls) opts.tls = o.tls;

@@ -63,6 +63,7 @@ import type { Socket, SocketHandler } from "bun";
 import { ChunkedDecoder } from "./chunked.ts";
 import { HttpError } from "./errors.ts";
 import { buildRequest, connectionClosed, EX_APP, EX_DONE, EX_READY, EX_WRITING, Exchange } from "./_exchange.ts";
+import { FIELDS_REFUSE, SCHEME_HTTPS, SCHEME_NONE } from "./forwarding.ts";
 import { Output } from "./_output.ts";
 import { HttpRequestParser, type RequestHead } from "./parser.ts";
 import { ProxyHandshake } from "./proxy-protocol.ts";
@@ -114,6 +115,8 @@ export class Conn implements BodyOwner {
   private peerAddr: string | null = null;
   private peerPortNo = -1;
   private peerFam: string | null = null;
+  /** {@link trustsForwarder}: -1 not looked up yet, 0 no, 1 yes. */
+  private fwdTrust = -1;
   /** The PROXY header still expected (only with the proxyProtocol option). */
   proxy: ProxyHandshake | null = null;
   /** Who owns the socket after a 101 (a WebSocket), or null. */
@@ -150,6 +153,12 @@ export class Conn implements BodyOwner {
       this.peerFam = this.socket.remoteFamily ?? (a.includes(":") ? "IPv6" : "IPv4");
     }
     return this.peerFam;
+  }
+
+  /** Whether the peer is a trusted forwarder (`forwardedAllowIps`; a unix peer always is), looked up once. */
+  trustsForwarder(): boolean {
+    if (this.fwdTrust < 0) this.fwdTrust = this.server.forwarding.trusts(this.peerAddress()) ? 1 : 0;
+    return this.fwdTrust === 1;
   }
 
   /** Bytes of a request (or PROXY header) received but not complete yet. */
@@ -303,6 +312,16 @@ export class Conn implements BodyOwner {
     server.inFlight++;
     if (!keepAlive) this.readDone = true;
 
+    // A trusted proxy's scheme headers, and header names with `_` (forwarding.ts): a 400 when refused.
+    const fwd = server.forwarding;
+    if (head.underscore || fwd.schemeNames.length > 0) {
+      const r = fwd.applyToFields(head.headers, this.trustsForwarder(), head.underscore);
+      if (r === FIELDS_REFUSE) {
+        this.engineError(ex, 400);
+        return buf.length;
+      }
+      if (r !== SCHEME_NONE) head.forwardedScheme = r === SCHEME_HTTPS ? "https://" : "http://";
+    }
     if (server.inFlight > cfg.maxInFlight) {
       this.engineError(ex, 503);
       return buf.length;
@@ -460,7 +479,7 @@ export class Conn implements BodyOwner {
   private url(head: RequestHead): string {
     const t = head.target;
     const c = t.charCodeAt(0);
-    const scheme = this.server.scheme;
+    const scheme = head.forwardedScheme ?? this.server.scheme;
     if (c === 47 /* / */) return scheme + (head.host || this.defaultAuthority()) + t;
     if (head.method === "CONNECT") return scheme + t + "/";
     if (c === 42 /* * */ && t.length === 1) return scheme + (head.host || this.defaultAuthority()) + "/";

@@ -40,9 +40,8 @@
  * The PROXY protocol header is not this parser's job: the engine reads it
  * before the first request head (`proxy-protocol.ts`).
  *
- * Not implemented from Gunicorn: `header_map` handling of names containing
- * `_` (fetch apps see the real header names, so the WSGI ambiguity does not
- * exist), `forwarded_allow_ips` scheme headers.
+ * Names containing `_` are flagged (`head.underscore`); the engine applies
+ * `header_map` and a trusted proxy's scheme headers (`forwarding.ts`).
  *
  * @module
  */
@@ -163,6 +162,10 @@ export class RequestHead {
   expectContinue = false;
   /** Bytes of the head, including the final CRLF CRLF. */
   headBytes = 0;
+  /** Whether a field name contains `_` (`header_map` applies: src/http/forwarding.ts). */
+  underscore = false;
+  /** The scheme a trusted proxy's headers give, set by the engine (null: the listener's). */
+  forwardedScheme: "http://" | "https://" | null = null;
 }
 
 const SP = 32;
@@ -468,7 +471,9 @@ export class HttpRequestParser {
         if (ne === ls) throw new InvalidHeaderName();
       }
       for (let k = ls; k < ne; k++) {
-        if (TOKEN_CHARS[s.charCodeAt(k)] !== 1) throw new InvalidHeaderName();
+        const ch = s.charCodeAt(k);
+        if (TOKEN_CHARS[ch] !== 1) throw new InvalidHeaderName();
+        if (ch === 95 /* _ */) head.underscore = true;
       }
       let vs = colon + 1;
       let ve = le;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { ForwardingOptions } from "./forwarding.ts";
 import type { HttpParserOptions } from "./parser.ts";
 import type { ProxyMode } from "./proxy-protocol.ts";
 
@@ -40,8 +41,11 @@ export interface ResponseRecord {
   responseHeaders: string[];
 }
 
-/** Options of {@link serveHttp}. Parser limits ({@link HttpParserOptions}) mirror Gunicorn's settings. */
-export interface HttpEngineOptions extends HttpParserOptions {
+/**
+ * Options of {@link serveHttp}. Parser limits ({@link HttpParserOptions}) and the trusted-proxy
+ * policy ({@link ForwardingOptions}: scheme headers, `header_map`) mirror Gunicorn's settings.
+ */
+export interface HttpEngineOptions extends HttpParserOptions, ForwardingOptions {
   /** The application. May return a Response or a Promise of one. */
   fetch: (req: Request, server: HttpEngine) => Response | Promise<Response>;
   /**

@@ -73,6 +73,11 @@ export class ProcessWorker extends Worker {
         casefoldHttpMethod: cfg.casefold_http_method,
         proxyProtocol: cfg.proxy_protocol === true ? "auto" : cfg.proxy_protocol,
         proxyAllowIps: cfg.proxy_allow_ips,
+        // Trusted proxies (src/http/forwarding.ts): scheme headers, forwarder headers, header_map.
+        forwardedAllowIps: cfg.forwarded_allow_ips,
+        secureSchemeHeaders: cfg.secure_scheme_headers,
+        forwarderHeaders: cfg.forwarder_headers,
+        headerMap: cfg.header_map,
         keepalive: cfg.keepalive,
         maxInFlight: cfg.worker_connections,
         sendfile: cfg.sendfile !== false,

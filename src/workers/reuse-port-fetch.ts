@@ -21,6 +21,7 @@
 import type { Server } from "bun";
 import type { Worker } from "./base.ts";
 import { sendResponse } from "./bun-serve-response.ts";
+import { reusePortForwarding } from "./reuse-port-forwarding.ts";
 import { upgradeRecord, UPGRADED } from "./websocket-upgrade.ts";
 
 /** uSockets' timeout tick, in seconds. */
@@ -46,6 +47,7 @@ export function reusePortFetch(
   const idle = bunIdleTimeout(worker.cfg.keepalive);
   const close = !(worker.cfg.keepalive > 0);
   const log = worker.log;
+  const forwarding = reusePortForwarding(worker.cfg);
   const send = (req: Request, server: Server<unknown>, res: Response, start: number): Response => {
     // A WebSocket upgrade: Bun sent the 101 and ignores the Response (src/workers/websocket-upgrade.ts).
     if (res === UPGRADED) {
@@ -59,7 +61,8 @@ export function reusePortFetch(
   return (req, server) => {
     server.timeout(req, 0);
     const start = log.wantsRecords ? performance.now() : -1;
-    const res = worker.handle(req, server, false, handler);
+    // Trusted proxies' scheme headers and header_map (reuse-port-forwarding.ts): a 400, or on to the app.
+    const res = forwarding(req, server) ?? worker.handle(req, server, false, handler);
     return res instanceof Response ? send(req, server, res, start) : res.then((r) => send(req, server, r, start));
   };
 }

@@ -10,6 +10,7 @@ import { SERVER_ERROR_BODY } from "./bun-serve-response.ts";
 import { serveProtocolOptions } from "./http-protocols.ts";
 import type { ListenerSpec } from "./protocol.ts";
 import { bunIdleTimeout, reusePortFetch } from "./reuse-port-fetch.ts";
+import { attachReusePortForwarding } from "./reuse-port-forwarding.ts";
 import { reusePortWebSocket } from "./reuse-port-websocket.ts";
 import type { TlsOptions } from "./tls-options.ts";
 
@@ -42,5 +43,7 @@ export function serveReusePort(worker: Worker, listener: ListenerSpec & { mode: 
     ...serveProtocolOptions(cfg.http_protocols),
   });
   ws?.attach(server);
+  // What the app's helpers (src/forwarded.ts) ask: whether a request came from a trusted forwarder.
+  attachReusePortForwarding(server, cfg);
   return server;
 }

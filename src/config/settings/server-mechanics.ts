@@ -223,7 +223,8 @@ the specified username is a member, plus the specified group id.`,
     validate: v.stringDict,
     scope: "worker",
     support: "translated",
-    bunNote: "When a trusted peer sends a matching header, the app's `req.url` starts with `https://`.",
+    bunNote:
+      "The scheme of the app's `req.url` (WSGI's `wsgi.url_scheme`), in every mode: `https:` when a trusted peer sends a matching header, `http:` when it sends one that does not match (also over TLS), the listener's scheme when it sends none; headers from an untrusted peer are ignored. A repeated header counts with its combined value (`https, https` is not `https`): Bun's `Headers` join repeated headers, so reuse-port mode cannot see them apart, and the engine does the same. In reuse-port mode the URL is set on the request object: `req.url`, `new URL(req.url)` and `new Request(req)` see it, `req.clone()` does not.",
     description: `A dictionary containing headers and values that the front-end proxy uses to indicate
 HTTPS requests. If the source IP is permitted by \`forwarded_allow_ips\`, and at least one request
 header matches a key-value pair listed in this dictionary, then bunicorn makes \`req.url\` use the
@@ -231,7 +232,11 @@ header matches a key-value pair listed in this dictionary, then bunicorn makes \
 
 If the other headers listed in this dictionary are not present in the request, they will be
 ignored, but if the other headers are present and do not match the provided values, then the
-request will fail with a 400.`,
+request will fail with a 400.
+
+The dictionary maps header names (any case) to exact, case-sensitive values. Set it in a config
+file or as JSON in \`BUNICORN_SECURE_SCHEME_HEADERS\`. It is important that your front-end proxy
+ensures that the headers defined here can not be passed directly from the client.`,
   }),
   defineSetting({
     name: "forwarded_allow_ips",
@@ -243,11 +248,13 @@ request will fail with a 400.`,
     validate: v.addressList,
     scope: "worker",
     support: "supported",
+    bunNote:
+      "Checked against the address `server.requestIP(req)` gives (with `--proxy-protocol`, the PROXY header's source; Gunicorn checks the socket's peer). It decides `secure_scheme_headers`, `forwarder_headers`, and what `clientAddress(req, server)` from `bunicorn/forwarded` believes of `X-Forwarded-For`. `requestIP()` and the access log's `%(h)s` stay the peer, as Gunicorn's `REMOTE_ADDR` (log the client with `%({x-forwarded-for}i)s`).",
     description: `Front-end's IPs from which allowed to handle set secure headers (comma separated).
 
-Set to \`*\` to disable checking of front-end IPs. By default, the value of the
-\`FORWARDED_ALLOW_IPS\` environment variable. If it is not defined, the default is
-\`"127.0.0.1,::1"\`. Connections over a UNIX socket are always treated as allowed.`,
+Addresses and CIDR networks (\`192.168.0.0/16\`). Set to \`*\` to disable checking of front-end IPs.
+By default, the value of the \`FORWARDED_ALLOW_IPS\` environment variable. If it is not defined,
+the default is \`"127.0.0.1,::1"\`. Connections over a UNIX socket are always treated as allowed.`,
   }),
   defineSetting({
     name: "pythonpath",
@@ -335,9 +342,15 @@ treated as allowed.`,
     defaultDoc: "`'SCRIPT_NAME,PATH_INFO'`",
     validate: v.stringList,
     scope: "worker",
-    support: "accepted",
-    bunNote: "WSGI-only: these headers fill `SCRIPT_NAME`/`PATH_INFO` in a WSGI environ; a fetch app reads any header from `req.headers` itself.",
-    description: "A list containing upper-case header field names that the front-end proxy sets, to be used in the WSGI environment.",
+    support: "translated",
+    bunNote:
+      "Header names with `_` that a trusted peer may send whatever `header_map` says; they reach the app in `req.headers` (lower-cased, as every name). `scriptName(req, server)` from `bunicorn/forwarded` returns a trusted `SCRIPT_NAME` (else the `SCRIPT_NAME` environment variable, else `\"\"`); `req.url` keeps the whole path. Names are compared in any case; `*` allows every name.",
+    description: `A list containing upper-case header field names that the front-end proxy (see
+\`forwarded_allow_ips\`) sets, to be used by the application.
+
+This option has no effect for headers not present in the request. It can be used to transfer
+\`SCRIPT_NAME\`, \`PATH_INFO\` and \`REMOTE_USER\`. It is important that your front-end proxy
+configuration ensures that the headers defined here can not be passed directly from the client.`,
   }),
   defineSetting({
     name: "header_map",
@@ -347,9 +360,21 @@ treated as allowed.`,
     default: () => "drop" as "drop" | "refuse" | "dangerous",
     validate: v.oneOf(["drop", "refuse", "dangerous"] as const),
     scope: "worker",
-    support: "accepted",
-    bunNote: "WSGI-only: a fetch `Request` keeps every header under its own name, so `X-A_B` and `X-A-B` can never be confused and nothing needs mapping.",
-    description: "Configure how header field names are mapped into the WSGI environ.",
+    support: "supported",
+    bunNote:
+      "In every mode. The engine notes `_` while parsing (free); reuse-port mode looks at the names Bun.serve parsed once per request (about 1 µs; not with `dangerous`) and deletes dropped names from `req.headers`. `refuse` is a plain 400 (logged, connection closed). A `Content_Length` or `Transfer_Encoding` never frames a request in either parser, whatever this says: it is an ordinary header name to Bun.serve and to the engine. A fetch `Request` keeps each name apart (`x-a_b` is not `x-a-b`), but a proxy or app that maps names as CGI does would merge them, hence the default.",
+    description: `Configure how header field names containing an underscore are handled.
+
+Headers containing underscores are permitted by RFC 9110, but anything that maps header names onto
+CGI/WSGI-style variables (\`HTTP_X_A_B\`) confuses \`X-A_B\` with \`X-A-B\`, and applications and
+proxies may be fooled as to which is which.
+
+The safe default \`drop\` is to silently drop headers that cannot be unambiguously mapped. The value
+\`refuse\` will return an error (400) if a request contains *any* such header. The value
+\`dangerous\` passes them to the application.
+
+If the source is permitted as explained in \`forwarded_allow_ips\`, *and* the header name is present
+in \`forwarder_headers\`, the header is passed regardless of the state of this setting.`,
   }),
   defineSetting({
     name: "http_protocols",
