@@ -80,6 +80,7 @@ export class ProcessWorker extends Worker {
         headerMap: cfg.header_map,
         keepalive: cfg.keepalive,
         maxInFlight: cfg.worker_connections,
+        maxRequestBodySize: cfg.limit_request_body,
         sendfile: cfg.sendfile !== false,
         tls: this.tls ?? null,
         // The app's `websocket` handlers, as Bun.serve gets them; in gthread, topics span the threads.

@@ -30,6 +30,8 @@ export function serveReusePort(worker: Worker, listener: ListenerSpec & { mode: 
     reusePort: true,
     development: false,
     idleTimeout: bunIdleTimeout(cfg.keepalive),
+    // limit_request_body: Bun's 0 would refuse every body, so "no limit" is Infinity.
+    maxRequestBodySize: cfg.limit_request_body > 0 ? cfg.limit_request_body : Infinity,
     fetch,
     error: (e) => {
       worker.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e));

@@ -102,9 +102,9 @@ describe("registry invariants", () => {
     // A concrete pair across sections: Server Socket's bind before Worker Processes' workers...
     expect(names.indexOf("bind")).toBeLessThan(names.indexOf("workers"));
     expect(names.indexOf("config")).toBeLessThan(names.indexOf("bind"));
-    // ...and within a section the definition order (Security, as Gunicorn lists it).
+    // ...and within a section the definition order (Security, as Gunicorn lists it, then bunicorn's limit_request_body).
     const security = SETTINGS.filter((s) => s.section === "Security").map((s) => s.name);
-    expect(security).toEqual(["limit_request_line", "limit_request_fields", "limit_request_field_size"]);
+    expect(security).toEqual(["limit_request_line", "limit_request_fields", "limit_request_field_size", "limit_request_body"]);
   });
 
   test("every default passes its own validator", () => {

@@ -1,5 +1,6 @@
-/** @module Settings of the "Security" section (the HTTP parser's limits). */
+/** @module Settings of the "Security" section (the HTTP parser's limits and the request body limit). */
 import {
+  DEFAULT_LIMIT_REQUEST_BODY,
   DEFAULT_LIMIT_REQUEST_FIELD_SIZE,
   DEFAULT_LIMIT_REQUEST_FIELDS,
   DEFAULT_LIMIT_REQUEST_LINE,
@@ -59,5 +60,24 @@ be larger than ${MAX_HEADERS}.`,
     description: `Limit the allowed size of an HTTP request header field.
 
 Value is a positive number or 0. Setting it to 0 will allow unlimited header field sizes.`,
+  }),
+  defineSetting({
+    name: "limit_request_body",
+    section: "Security",
+    cli: ["--limit-request-body"],
+    meta: "INT",
+    default: () => DEFAULT_LIMIT_REQUEST_BODY,
+    defaultDoc: `${DEFAULT_LIMIT_REQUEST_BODY} (128 MiB)`,
+    validate: v.posInt,
+    scope: "worker",
+    support: "translated",
+    bunNote:
+      "New in bunicorn (Gunicorn has none; it was Bun.serve's fixed `maxRequestBodySize`). Honoured in every mode: Bun.serve's `maxRequestBodySize` in reuse-port mode, the engine's in shared-socket mode. Bun.serve's 413 has an empty body and is not in the access log (Bun answers it without running JavaScript); the engine's has a plain `Content Too Large` body and an access line.",
+    description: `The largest request body accepted, in bytes.
+
+A request whose \`Content-Length\` is larger gets a plain \`413\` before the app runs, and the
+connection closes. A chunked body is counted as it arrives: once it passes the limit, the app's
+body stream fails, the client gets a \`413\` if no response has started (else the connection is
+cut), and the connection closes. 0 means no limit.`,
   }),
 ] as const;
