@@ -8,6 +8,10 @@
  * the syscall count). The staging buffer grows on demand up to {@link STAGE_MAX}, so a worker that
  * sends big in-memory bodies keeps up to 1 MiB.
  *
+ * The queue's size ({@link Output.queued}) is what the connection reads to stop taking requests
+ * from a client that does not read its responses, and {@link Output.stalledSince} what the
+ * engine's sweep reads to cut a connection whose queued bytes have not moved for `sendTimeout`.
+ *
  * @module
  */
 
@@ -44,6 +48,9 @@ export class Output {
   private ending = false;
   private drainWaiter: (() => void) | null = null;
   private closed = false;
+  private queuedBytes = 0;
+  /** `performance.now()` when queued bytes last moved (or were first queued); 0 while none are queued. */
+  stalledSince = 0;
 
   constructor(private readonly socket: Writable) {}
 
@@ -52,16 +59,29 @@ export class Output {
     return this.queue !== null;
   }
 
+  /** Bytes waiting for the socket to drain. */
+  get queued(): number {
+    return this.queuedBytes;
+  }
+
+  /** Starts the queue with `rest`, what the socket did not take. */
+  private startQueue(rest: Uint8Array): void {
+    this.queue = [rest];
+    this.queuedBytes = rest.length;
+    this.stalledSince = performance.now();
+  }
+
   /** Writes bytes, queueing what the socket does not take. */
   write(data: Uint8Array): void {
     if (this.closed) return;
     if (this.queue !== null) {
       this.queue.push(data);
+      this.queuedBytes += data.length;
       return;
     }
     const n = this.socket.write(data);
     if (n < 0) return;
-    if (n < data.length) this.queue = [data.subarray(n)];
+    if (n < data.length) this.startQueue(data.subarray(n));
   }
 
   /** Writes the latin-1 string `head` followed by `body`, in one socket write up to 1 MiB. */
@@ -105,11 +125,12 @@ export class Output {
     if (this.closed) return;
     if (this.queue !== null) {
       this.queue.push(Buffer.from(stage.subarray(0, total)));
+      this.queuedBytes += total;
       return;
     }
     const n = this.socket.write(stage, 0, total);
     if (n < 0) return;
-    if (n < total) this.queue = [Buffer.from(stage.subarray(n, total))];
+    if (n < total) this.startQueue(Buffer.from(stage.subarray(n, total)));
   }
 
   /** Ends the socket now, or once the queued bytes are flushed. */
@@ -127,6 +148,10 @@ export class Output {
         const d = q[0]!;
         const n = this.socket.write(d);
         if (n < 0) return;
+        if (n > 0) {
+          this.queuedBytes -= n;
+          this.stalledSince = performance.now();
+        }
         if (n < d.length) {
           q[0] = d.subarray(n);
           return;
@@ -134,6 +159,8 @@ export class Output {
         q.shift();
       }
       this.queue = null;
+      this.queuedBytes = 0;
+      this.stalledSince = 0;
     }
     if (this.ending) {
       this.socket.end();
@@ -153,6 +180,8 @@ export class Output {
   close(): void {
     this.closed = true;
     this.queue = null;
+    this.queuedBytes = 0;
+    this.stalledSince = 0;
     this.wake();
   }
 
