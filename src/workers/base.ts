@@ -12,6 +12,7 @@ import type { Settings } from "../config/registry.ts";
 import type { ArbiterInfo, HookRequest, WorkerView } from "../hook-types.ts";
 import type { Logger } from "../log/logger.ts";
 import { sendResponse } from "./bun-serve-response.ts";
+import { clientErrorOf, clientErrorResponse } from "./client-error.ts";
 import type { ListenerSpec } from "./protocol.ts";
 import { upgradeRecord, UPGRADED, wasUpgraded } from "./websocket-upgrade.ts";
 
@@ -144,6 +145,12 @@ export abstract class Worker implements WorkerView {
   }
 
   private failed(e: unknown, req: Request): Response {
+    // The client's fault (a bad or slow body, a client gone): one DEBUG line, its 4xx (client-error.ts).
+    const client = clientErrorOf(e);
+    if (client !== null) {
+      this.log.debug("Client error handling request %s: %s", safePath(req.url), client.message);
+      return clientErrorResponse(client);
+    }
     this.log.error("Error handling request %s", safePath(req.url), e instanceof Error ? (e.stack ?? e.message) : String(e));
     return new Response(SERVER_ERROR, { status: 500, headers: { "content-type": "text/plain" } });
   }

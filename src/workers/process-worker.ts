@@ -9,6 +9,7 @@ import { headerValue } from "../http/header-value.ts";
 import type { HttpEngine, ResponseRecord } from "../http/index.ts";
 import type { AccessRecord } from "../log/access-format.ts";
 import { Worker, type WorkerOptions } from "./base.ts";
+import { logServeError } from "./client-error.ts";
 import type { ListenerSpec } from "./protocol.ts";
 import { serveReusePort } from "./reuse-port-server.ts";
 import { publishChannelOf } from "./thread-pubsub.ts";
@@ -85,7 +86,8 @@ export class ProcessWorker extends Worker {
         tls: this.tls ?? null,
         // The app's `websocket` handlers, as Bun.serve gets them; in gthread, topics span the threads.
         ...(this.app.websocket ? { websocket: this.app.websocket as never, publishChannel: publishChannelOf(listener) ?? undefined } : {}),
-        onError: (e) => this.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e)),
+        // A client error (a bad body streamed back, a client gone) is one DEBUG line, not an ERROR (client-error.ts).
+        onError: (e) => logServeError(this.log, e),
       },
     );
     return { kind: "engine", engine };

@@ -7,6 +7,7 @@
 import type { Server } from "bun";
 import type { Worker } from "./base.ts";
 import { SERVER_ERROR_BODY } from "./bun-serve-response.ts";
+import { logServeError } from "./client-error.ts";
 import { serveProtocolOptions } from "./http-protocols.ts";
 import type { ListenerSpec } from "./protocol.ts";
 import { bunIdleTimeout, reusePortFetch } from "./reuse-port-fetch.ts";
@@ -34,7 +35,7 @@ export function serveReusePort(worker: Worker, listener: ListenerSpec & { mode: 
     maxRequestBodySize: cfg.limit_request_body > 0 ? cfg.limit_request_body : Infinity,
     fetch,
     error: (e) => {
-      worker.log.error("Error handling request: %s", e instanceof Error ? (e.stack ?? e.message) : String(e));
+      logServeError(worker.log, e);
       return new Response(SERVER_ERROR_BODY, { status: 500, headers: { "content-type": "text/plain" } });
     },
     ...(ws !== null ? { websocket: ws.handlers as never } : {}),
