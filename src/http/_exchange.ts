@@ -7,6 +7,7 @@
 import type { Conn } from "./engine.ts";
 import type { RequestHead } from "./parser.ts";
 import type { ResponseRecord } from "./types.ts";
+import { RAW_TARGET } from "../request-target.ts";
 
 /** The app is running (or, for a buffered body, has not started yet). */
 export const EX_APP = 0;
@@ -70,6 +71,14 @@ Object.defineProperty(EngineRequest.prototype, "signal", {
       if (ex.conn.closed && ex.state !== EX_DONE) ac.abort(connectionClosed());
     }
     return ac.signal;
+  },
+});
+
+// The raw request target, for `rawTarget(req)` (src/request-target.ts): a getter, so it costs nothing until read.
+Object.defineProperty(EngineRequest.prototype, RAW_TARGET, {
+  configurable: true,
+  get(this: EngineRequest): string | undefined {
+    return this[kEx]?.head?.target;
   },
 });
 

@@ -64,6 +64,7 @@ import { ChunkedDecoder } from "./chunked.ts";
 import { HttpError } from "./errors.ts";
 import { buildRequest, connectionClosed, EX_APP, EX_DONE, EX_READY, EX_WRITING, Exchange } from "./_exchange.ts";
 import { FIELDS_REFUSE, SCHEME_HTTPS, SCHEME_NONE } from "./forwarding.ts";
+import { requestCarriesMethod } from "./methods.ts";
 import { Output } from "./_output.ts";
 import { HttpRequestParser, type RequestHead } from "./parser.ts";
 import { ProxyHandshake } from "./proxy-protocol.ts";
@@ -311,6 +312,11 @@ export class Conn implements BodyOwner {
     this.queue.push(ex);
     server.inFlight++;
     if (!keepAlive) this.readDone = true;
+    // A method a `Request` cannot carry (Bun would make it GET): 501, never another method (methods.ts).
+    if (head.method !== "GET" && !requestCarriesMethod(head.method)) {
+      this.engineError(ex, 501);
+      return buf.length;
+    }
 
     // A trusted proxy's scheme headers, and header names with `_` (forwarding.ts): a 400 when refused.
     const fwd = server.forwarding;
@@ -477,7 +483,9 @@ export class Conn implements BodyOwner {
   }
 
   private url(head: RequestHead): string {
-    const t = head.target;
+    // Raw UTF-8 bytes in the target (decoded latin-1 by the parser) are read as UTF-8, invalid
+    // ones as U+FFFD, so the URL percent-encodes each once, as Bun.serve does (`/\xc3\xa0` is `/%C3%A0`).
+    const t = head.targetNonAscii ? Buffer.from(head.target, "latin1").toString("utf8") : head.target;
     const c = t.charCodeAt(0);
     const scheme = head.forwardedScheme ?? this.server.scheme;
     if (c === 47 /* / */) return scheme + (head.host || this.defaultAuthority()) + t;

@@ -59,6 +59,7 @@ import {
   UnsupportedHTTPVersion,
   UnsupportedTransferCoding,
 } from "./errors.ts";
+import { HOST_CHARS } from "./host.ts";
 import {
   DEFAULT_LIMIT_REQUEST_FIELD_SIZE,
   DEFAULT_LIMIT_REQUEST_FIELDS,
@@ -144,6 +145,8 @@ export class RequestHead {
   method = "";
   /** The raw request target, e.g. `/a/../b?q=1`, `*`, `http://x/y`, `host:443`. */
   target = "";
+  /** Whether the target has bytes above 0x7f (raw UTF-8): the URL then decodes them as UTF-8 first, as Bun.serve does. */
+  targetNonAscii = false;
   /** `"1.0"` or `"1.1"` as sent (or the unconventional version when permitted). */
   httpVersion = "1.1";
   /** 0 for HTTP/1.0 semantics, 1 for HTTP/1.1 semantics. */
@@ -178,13 +181,6 @@ const MAX_LEADING_EMPTY_LINES = 8;
 export const TOKEN_CHARS: Uint8Array = (() => {
   const t = new Uint8Array(256);
   for (const c of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") t[c.charCodeAt(0)] = 1;
-  return t;
-})();
-
-/** 1 for characters allowed in a Host header value (authority: reg-name / IP-literal, port). */
-const HOST_CHARS: Uint8Array = (() => {
-  const t = new Uint8Array(256);
-  for (const c of "-._~!$&'()*+,;=%:[]0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") t[c.charCodeAt(0)] = 1;
   return t;
 })();
 
@@ -395,6 +391,7 @@ export class HttpRequestParser {
     for (let k = tStart; k < sp2; k++) {
       const c = s.charCodeAt(k);
       if (c < 0x21 || c === 0x7f) throw new InvalidRequestLine("Invalid character in request target");
+      if (c > 0x7f) head.targetNonAscii = true;
     }
     const target = s.substring(tStart, sp2);
     const t0 = s.charCodeAt(tStart);

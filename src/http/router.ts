@@ -22,8 +22,8 @@
  * - `false` registers the fallback (`fetch`, or a plain 404) for `HEAD` (medium) and every
  *   method (low), after all handlers. Then `/*` gets the fallback for every method, unless a
  *   `/*` handler takes them all (src/app/routes.ts makes a `/*` object one handler).
- * - A method outside Bun's 35 matches no route (Bun's parser refuses it; the engine hands it to
- *   the fallback).
+ * - A method outside Bun's 35 matches no route (Bun's parser refuses it; the engine answers 501
+ *   before routing, since a `Request` cannot carry it: src/http/methods.ts).
  *
  * - With `websocket` handlers, a WebSocket handshake (a GET with a 24-character
  *   `Sec-WebSocket-Key`) walks a tree of its own: the handlers for every method and for GET
@@ -34,16 +34,12 @@
  * handler were not there.
  */
 import { exchangeOf } from "./_exchange.ts";
+import { BUN_METHODS } from "./methods.ts";
 import { paramNames, paramsObject } from "./route-params.ts";
 import type { AppRoutes, RouteHandler } from "../app/routes.ts";
 
-/** Bun's (uWebSockets') methods: a route for every method covers these. */
-export const BUN_METHODS: readonly string[] = [
-  "ACL", "BIND", "CHECKOUT", "CONNECT", "COPY", "DELETE", "GET", "HEAD", "LINK", "LOCK", "M-SEARCH", "MERGE",
-  "MKACTIVITY", "MKCALENDAR", "MKCOL", "MOVE", "NOTIFY", "OPTIONS", "PATCH", "POST", "PROPFIND", "PROPPATCH",
-  "PURGE", "PUT", "QUERY", "REBIND", "REPORT", "SEARCH", "SOURCE", "SUBSCRIBE", "TRACE", "UNBIND", "UNLINK",
-  "UNLOCK", "UNSUBSCRIBE",
-];
+/** Bun's (uWebSockets') methods: a route for every method covers these (src/http/methods.ts). */
+export { BUN_METHODS };
 
 const MAX_SEGMENTS = 100;
 

@@ -21,6 +21,7 @@
 import type { Server } from "bun";
 import type { Worker } from "./base.ts";
 import { sendResponse } from "./bun-serve-response.ts";
+import { reusePortChecks } from "./reuse-port-checks.ts";
 import { reusePortForwarding } from "./reuse-port-forwarding.ts";
 import { upgradeRecord, UPGRADED } from "./websocket-upgrade.ts";
 
@@ -48,6 +49,7 @@ export function reusePortFetch(
   const close = !(worker.cfg.keepalive > 0);
   const log = worker.log;
   const forwarding = reusePortForwarding(worker.cfg);
+  const checks = reusePortChecks(worker.cfg);
   const send = (req: Request, server: Server<unknown>, res: Response, start: number): Response => {
     // A WebSocket upgrade: Bun sent the 101 and ignores the Response (src/workers/websocket-upgrade.ts).
     if (res === UPGRADED) {
@@ -61,8 +63,9 @@ export function reusePortFetch(
   return (req, server) => {
     server.timeout(req, 0);
     const start = log.wantsRecords ? performance.now() : -1;
-    // Trusted proxies' scheme headers and header_map (reuse-port-forwarding.ts): a 400, or on to the app.
-    const res = forwarding(req, server) ?? worker.handle(req, server, false, handler);
+    // What Bun's parser lets through and the engine refuses (Host, limits: reuse-port-checks.ts), then
+    // trusted proxies' scheme headers and header_map (reuse-port-forwarding.ts): a 400, or on to the app.
+    const res = checks(req, server) ?? forwarding(req, server) ?? worker.handle(req, server, false, handler);
     return res instanceof Response ? send(req, server, res, start) : res.then((r) => send(req, server, r, start));
   };
 }
