@@ -19,6 +19,7 @@ import type { Logger } from "../log/logger.ts";
 import { isPid1, OrphanReaper, setProcessComm, tcpMigrateReq } from "../os/process.ts";
 import { VERSION } from "../version.ts";
 import type { ArbiterMessage, WorkerMessage } from "../workers/protocol.ts";
+import { clampedLimitWarnings } from "./limit-warnings.ts";
 import { closeListeners, openListeners, workerListenerSpecs, type Listener } from "./listeners.ts";
 import type { Pidfile } from "./pidfile.ts";
 
@@ -186,6 +187,8 @@ export class Arbiter implements ArbiterView {
     for (const l of this.listeners) this.log.info("Listening at: %s (%s)", l.display, this.pid);
     const modes = new Set(this.listeners.map((l) => l.mode));
     this.log.info("Using worker: %s (%s mode)", String(typeof this.cfg.worker_class === "function" ? this.cfg.worker_class.name : this.cfg.worker_class), [...modes].join(" + "));
+    // limit_request_line / limit_request_fields above Gunicorn's maxima are clamped, as Gunicorn does.
+    for (const w of clampedLimitWarnings(this.cfg)) this.log.warning(w);
     if (modes.has("reuse-port")) {
       const migrate = tcpMigrateReq();
       if (migrate === 0) {

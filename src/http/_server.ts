@@ -6,6 +6,7 @@
  * @module
  */
 import type { SocketHandler, SocketListener } from "bun";
+import { bodyPolicy, DEFAULT_BODY_MIN_RATE, DEFAULT_BODY_TIMEOUT, type BodyPolicy } from "./body-timeout.ts";
 import type { Conn } from "./engine.ts";
 import { accessRecord, exchangeOf, type Exchange } from "./_exchange.ts";
 import { ipMatcher } from "../net/ip.ts";
@@ -30,6 +31,8 @@ interface EngineConfig {
   parser: ResolvedParserOptions;
   keepalive: number;
   headerTimeoutMs: number;
+  /** `bodyTimeout` and `bodyMinRate` (body-timeout.ts); null: both off. */
+  bodyPolicy: BodyPolicy | null;
   maxInFlight: number;
   maxBody: number;
 }
@@ -67,6 +70,7 @@ export class Server implements HttpEngine {
       parser: resolveParserOptions(o),
       keepalive,
       headerTimeoutMs: (o.headerTimeout !== undefined && o.headerTimeout > 0 ? o.headerTimeout : Math.max(10, keepalive)) * 1000,
+      bodyPolicy: bodyPolicy(o.bodyTimeout ?? DEFAULT_BODY_TIMEOUT, o.bodyMinRate ?? DEFAULT_BODY_MIN_RATE),
       maxInFlight: Math.max(1, o.maxInFlight ?? 1000),
       maxBody: maxBodyOpt <= 0 ? Infinity : maxBodyOpt,
     };
@@ -178,11 +182,8 @@ export class Server implements HttpEngine {
   private sweep(): void {
     const now = performance.now();
     for (const c of this.conns) {
-      if (c.deadline > 0 && now >= c.deadline && !c.closed) {
-        c.deadline = 0;
-        c.readDone = true;
-        c.socket.end();
-      }
+      // Past its deadline: closed, or a too slow request body answered with a 408 (Conn.expire).
+      if (c.deadline > 0 && now >= c.deadline && !c.closed) c.expire();
     }
   }
 

@@ -33,11 +33,14 @@
  *   with `Connection: close` and a short text body, then the connection closes;
  *   nothing escapes to the process;
  * - timeouts: idle keep-alive connections close after `keepalive` seconds; a
- *   connection that sends nothing, a partial head, or stalls while sending a
- *   body is closed after `headerTimeout` seconds (default `max(10, keepalive)`),
- *   without a response (like Bun.serve and Gunicorn). The sweep runs every
- *   second, so closes happen up to one second late. Handlers themselves have no
- *   timeout here (that is the arbiter's worker timeout);
+ *   connection that sends nothing or a partial head is closed after
+ *   `headerTimeout` seconds (default `max(10, keepalive)`), without a response
+ *   (like Bun.serve and Gunicorn); a request body that pauses longer than
+ *   `bodyTimeout` or arrives slower than `bodyMinRate` (body-timeout.ts; only
+ *   time spent waiting for the client counts) fails the app's stream and gets
+ *   a 408 and a close. The sweep runs every second, so closes happen up to one
+ *   second late. Handlers themselves have no timeout here (that is the
+ *   arbiter's worker timeout);
  * - `req.signal` aborts when the client disconnects mid-exchange (created
  *   lazily on first access, so it costs nothing when unused). Copies made with
  *   `new Request(req)` / `req.clone()` carry a plain signal that does not;
@@ -60,6 +63,7 @@
  * @module
  */
 import type { Socket, SocketHandler } from "bun";
+import { BodyClock, bodyTimedOut } from "./body-timeout.ts";
 import { ChunkedDecoder } from "./chunked.ts";
 import { HttpError } from "./errors.ts";
 import { buildRequest, connectionClosed, EX_APP, EX_DONE, EX_READY, EX_WRITING, Exchange } from "./_exchange.ts";
@@ -107,6 +111,10 @@ export class Conn implements BodyOwner {
   private peerEnded = false;
   /** The request body being received; a detached one is read and dropped. */
   private body: RequestBody | null = null;
+  /** `body_timeout`/`body_min_rate` for the connection's bodies (created with the first one), the body it times, and its bytes. */
+  private bodyClock: BodyClock | null = null;
+  private clocked: RequestBody | null = null;
+  private bodyBytes = 0;
   /** Reused by every chunked body of the connection. */
   private chunkDecoder: ChunkedDecoder | null = null;
   private authority: string | null = null;
@@ -292,15 +300,56 @@ export class Conn implements BodyOwner {
     const s = this.stash;
     this.stash = null;
     if (s !== null) this.process(s, 0);
+    // A body's bytes are awaited again (the app pulled): its clock runs.
+    else if (this.body !== null) this.updateDeadline();
   }
 
   updateDeadline(): void {
     if (this.closed) return;
     const now = performance.now();
-    if (this.body !== null) this.deadline = now + this.server.cfg.headerTimeoutMs;
+    if (this.body !== null) this.deadline = this.bodyDeadline(this.body, now);
     else if (this.parser.buffered > 0) this.deadline = this.headDeadline;
     else if (this.queue.length > 0) this.deadline = 0;
     else this.deadline = now + this.server.cfg.keepalive * 1000;
+  }
+
+  /**
+   * `b`'s deadline under `body_timeout`/`body_min_rate` (0: none): its clock runs only while its
+   * bytes are awaited, not while the app leaves its stream full or a `100 Continue` is still due.
+   */
+  private bodyDeadline(b: RequestBody, now: number): number {
+    const clock = this.clockFor(b);
+    if (clock === null) return 0;
+    const ex = b.ex;
+    return clock.update(now, this.bodyBytes, !this.paused && !(ex !== null && ex.continuePending));
+  }
+
+  /** The clock timing `b` (reset for a new body), or null when the policy is off. */
+  private clockFor(b: RequestBody): BodyClock | null {
+    const policy = this.server.cfg.bodyPolicy;
+    if (policy === null) return null;
+    const clock = (this.bodyClock ??= new BodyClock(policy));
+    if (this.clocked !== b) {
+      this.clocked = b;
+      this.bodyBytes = 0;
+      clock.reset();
+    }
+    return clock;
+  }
+
+  /**
+   * The sweep: {@link deadline} has passed. A request body too slow (`body_timeout`,
+   * `body_min_rate`) fails the app's stream and gets a 408 with a close; anything else (a silent
+   * connection, a partial head, an idle keep-alive) is closed.
+   */
+  expire(): void {
+    this.deadline = 0;
+    if (this.body !== null) {
+      this.protocolError(bodyTimedOut());
+      return;
+    }
+    this.readDone = true;
+    this.socket.end();
   }
 
   /** Queues an exchange for a parsed head and starts its app (or its body); returns the position after what it consumed. */
@@ -397,14 +446,18 @@ export class Conn implements BodyOwner {
 
   /** Feeds request body bytes to `body`; returns the new position. */
   private consumeBody(body: RequestBody, buf: Uint8Array, pos: number): number {
+    const from = pos;
     try {
       pos = body.feed(buf, pos);
     } catch (err) {
       this.bodyFailed(err);
       return buf.length;
     }
+    // Bytes on the wire, for body_min_rate.
+    if (this.clockFor(body) !== null) this.bodyBytes += pos - from;
     if (!body.done) return pos;
     this.body = null;
+    this.clocked = null;
     if (body.streamed) body.detach();
     else this.startApp(body.ex, body.ex.head!, body.bytes);
     return pos;

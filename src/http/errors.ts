@@ -14,6 +14,7 @@
  * - a well-formed version other than HTTP/1.0 or HTTP/1.1: 505
  * - an `Expect` other than `100-continue`: 417
  * - a body larger than `maxRequestBodySize`: 413
+ * - a body that pauses longer than `bodyTimeout` or arrives slower than `bodyMinRate`: 408
  * - a malformed PROXY protocol header: 400; a PROXY header from a peer not in
  *   `proxy_allow_ips`: 403
  *
@@ -143,6 +144,13 @@ export class InvalidTrailer extends HttpError {
 export class RequestBodyTooLarge extends HttpError {
   constructor(message = "Request body too large") {
     super(413, "Content Too Large", message);
+  }
+}
+
+/** A request body that paused too long or arrived too slowly (`body_timeout`, `body_min_rate`): 408, and the connection closes. */
+export class RequestTimeout extends HttpError {
+  constructor(message = "Request body timed out") {
+    super(408, "Request Timeout", message);
   }
 }
 

@@ -56,10 +56,25 @@ export interface HttpEngineOptions extends HttpParserOptions, ForwardingOptions 
   keepalive?: number;
   /**
    * Seconds a connection may take to deliver a request head (from its first byte, or from the
-   * connection's open), and the longest pause while a request body is being received.
+   * connection's open).
    * @default max(10, keepalive) (Bun's own header timeout is about 10 s)
    */
   headerTimeout?: number;
+  /**
+   * `body_timeout`: the longest pause, in seconds, while the engine waits for request body bytes
+   * (time the app leaves its body stream full does not count); also the grace before
+   * {@link bodyMinRate} applies. A body past it fails the app's stream with a `RequestTimeout`
+   * and is answered with a plain 408 and a close. 0 = no pause limit.
+   * @default 20
+   */
+  bodyTimeout?: number;
+  /**
+   * `body_min_rate`: bytes per second a request body must average over the time spent waiting
+   * for it, once {@link bodyTimeout} seconds of waiting have passed (src/http/body-timeout.ts).
+   * 0 = no rate limit.
+   * @default 500
+   */
+  bodyMinRate?: number;
   /**
    * Max requests in flight in this engine (worker_connections); beyond it clients get a plain 503
    * and a close.

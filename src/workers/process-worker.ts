@@ -80,6 +80,8 @@ export class ProcessWorker extends Worker {
         forwarderHeaders: cfg.forwarder_headers,
         headerMap: cfg.header_map,
         keepalive: cfg.keepalive,
+        bodyTimeout: cfg.body_timeout,
+        bodyMinRate: cfg.body_min_rate,
         maxInFlight: cfg.worker_connections,
         maxRequestBodySize: cfg.limit_request_body,
         sendfile: cfg.sendfile !== false,

@@ -20,6 +20,7 @@
  */
 import type { Server } from "bun";
 import type { Worker } from "./base.ts";
+import { bodyWatcher } from "./body-watch.ts";
 import { sendResponse } from "./bun-serve-response.ts";
 import { reusePortChecks } from "./reuse-port-checks.ts";
 import { reusePortForwarding } from "./reuse-port-forwarding.ts";
@@ -50,6 +51,7 @@ export function reusePortFetch(
   const log = worker.log;
   const forwarding = reusePortForwarding(worker.cfg);
   const checks = reusePortChecks(worker.cfg);
+  const bodies = bodyWatcher(worker.cfg);
   const send = (req: Request, server: Server<unknown>, res: Response, start: number): Response => {
     // A WebSocket upgrade: Bun sent the 101 and ignores the Response (src/workers/websocket-upgrade.ts).
     if (res === UPGRADED) {
@@ -63,9 +65,12 @@ export function reusePortFetch(
   return (req, server) => {
     server.timeout(req, 0);
     const start = log.wantsRecords ? performance.now() : -1;
+    // body_timeout / body_min_rate: a request with a body is read through a watch (body-watch.ts).
+    const watch = bodies === null ? null : bodies.watch(req, server);
     // What Bun's parser lets through and the engine refuses (Host, limits: reuse-port-checks.ts), then
     // trusted proxies' scheme headers and header_map (reuse-port-forwarding.ts): a 400, or on to the app.
     const res = checks(req, server) ?? forwarding(req, server) ?? worker.handle(req, server, false, handler);
+    if (watch !== null) return watch.settle(res, (r) => send(req, server, r, start));
     return res instanceof Response ? send(req, server, res, start) : res.then((r) => send(req, server, r, start));
   };
 }

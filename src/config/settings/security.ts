@@ -11,7 +11,7 @@ import { defineSetting } from "../setting.ts";
 import * as v from "../validators.ts";
 
 const REUSE_PORT_NOTE =
-  "Enforced exactly by bunicorn's own HTTP engine (shared-socket mode). Bun.serve (reuse-port mode) has fixed limits (16 KiB head, 198 headers): setting a non-default value selects shared-socket mode.";
+  "Enforced exactly by bunicorn's own HTTP engine (shared-socket mode). In reuse-port mode the defaults of `limit_request_line` and `limit_request_fields` are checked on what Bun.serve parsed (the line as method, normalised URL and version; repeated fields counted once), beside Bun's own fixed limits (16 KiB head, 198 headers); `limit_request_field_size` is not checked there (a pass over every field per request). Setting a non-default value selects shared-socket mode: after Bun's parser the raw line and repeated fields cannot be measured, and nothing above Bun's own limits can be allowed.";
 
 export const securitySettings = [
   defineSetting({
@@ -20,7 +20,8 @@ export const securitySettings = [
     cli: ["--limit-request-line"],
     meta: "INT",
     default: () => DEFAULT_LIMIT_REQUEST_LINE,
-    validate: v.intRange(0, MAX_REQUEST_LINE),
+    // Gunicorn accepts any integer >= 0 here and clamps it to MAX_REQUEST_LINE when parsing.
+    validate: v.posInt,
     scope: "worker",
     support: "translated",
     bunNote: REUSE_PORT_NOTE,
@@ -29,7 +30,8 @@ export const securitySettings = [
 This parameter is used to limit the allowed size of a client's HTTP request-line. Since the
 request-line consists of the HTTP method, URI, and protocol version, this directive places a
 restriction on the length of a request-URI allowed for a request on the server. Value is a number
-from 0 (unlimited) to ${MAX_REQUEST_LINE}.`,
+from 0 (unlimited) to ${MAX_REQUEST_LINE}; a larger value is accepted and used as ${MAX_REQUEST_LINE}, as
+Gunicorn does (bunicorn warns at start).`,
   }),
   defineSetting({
     name: "limit_request_fields",
@@ -37,7 +39,8 @@ from 0 (unlimited) to ${MAX_REQUEST_LINE}.`,
     cli: ["--limit-request-fields"],
     meta: "INT",
     default: () => DEFAULT_LIMIT_REQUEST_FIELDS,
-    validate: v.intRange(0, MAX_HEADERS),
+    // Gunicorn accepts any integer >= 0 here and uses MAX_HEADERS for 0 or a larger value.
+    validate: v.posInt,
     scope: "worker",
     support: "translated",
     bunNote: REUSE_PORT_NOTE,
@@ -45,7 +48,8 @@ from 0 (unlimited) to ${MAX_REQUEST_LINE}.`,
 
 This parameter is used to limit the number of headers in a request to prevent DDOS attack. Used
 with the \`limit_request_field_size\` it allows more safety. By default this value is ${DEFAULT_LIMIT_REQUEST_FIELDS} and can't
-be larger than ${MAX_HEADERS}.`,
+be larger than ${MAX_HEADERS}: 0 or a larger value is accepted and used as ${MAX_HEADERS}, as Gunicorn does
+(bunicorn warns at start for a larger one).`,
   }),
   defineSetting({
     name: "limit_request_field_size",

@@ -1,4 +1,5 @@
 /** @module Settings of the "Worker Processes" section. */
+import { DEFAULT_BODY_MIN_RATE, DEFAULT_BODY_TIMEOUT } from "../../http/body-timeout.ts";
 import { defineSetting } from "../setting.ts";
 import * as v from "../validators.ts";
 
@@ -140,6 +141,44 @@ killed.`,
 Generally set in the 1-5 seconds range for servers with direct connection to the client (e.g. when
 you don't have separate load balancer). When bunicorn is deployed behind a load balancer, it often
 makes sense to set this to a higher value.`,
+  }),
+  defineSetting({
+    name: "body_timeout",
+    section: "Worker Processes",
+    cli: ["--body-timeout"],
+    meta: "INT",
+    default: () => DEFAULT_BODY_TIMEOUT,
+    validate: v.posInt,
+    scope: "worker",
+    support: "translated",
+    bunNote:
+      "New in bunicorn (Gunicorn has none: its sync worker is killed by `timeout` while it waits for a stalled body), after Apache's mod_reqtimeout `body=20`. The same in every mode: under Bun.serve (reuse-port mode) the body the app reads is watched as it arrives; in shared-socket mode the engine times its reads. A body is cut within a second of the limit; in reuse-port mode an app that holds on after its read failed is cut on Bun's next 4-second timer tick. Only HTTP/1.1 was tested: over HTTP/2 (`http_protocols`), Bun's timer belongs to the whole connection.",
+    description: `The longest pause, in seconds, while a request body is being received.
+
+When bunicorn waits for a request body's next bytes and none come for this many seconds, the
+app's read of the body fails (a \`RequestTimeout\` error), the client gets a plain
+\`408 Request Timeout\` and the connection is closed. Only time spent waiting for the client counts:
+an app that reads its body late, or works a long time after reading it, keeps its time (\`timeout\`
+is the worker's heartbeat, not a request limit). This is also the grace period before
+\`body_min_rate\` applies. 0 disables the pause limit.`,
+  }),
+  defineSetting({
+    name: "body_min_rate",
+    section: "Worker Processes",
+    cli: ["--body-min-rate"],
+    meta: "INT",
+    default: () => DEFAULT_BODY_MIN_RATE,
+    validate: v.posInt,
+    scope: "worker",
+    support: "translated",
+    bunNote: "New in bunicorn (Gunicorn has none), after Apache's mod_reqtimeout `MinRate=500`. Enforced in every mode, as `body_timeout` is.",
+    description: `The minimum average rate, in bytes per second, of a request body.
+
+Once a body has been awaited for \`body_timeout\` seconds, it must have arrived at this average
+rate over the time spent waiting for it: with W seconds waited and B bytes received, it is cut
+(408, as for \`body_timeout\`) when W > body_timeout + B / body_min_rate. So a body trickling at 1
+byte per second is cut just after \`body_timeout\` (about 20 s with the defaults), and a body
+arriving at this rate or faster never is. 0 disables the rate limit.`,
   }),
   defineSetting({
     name: "boot_timeout",
