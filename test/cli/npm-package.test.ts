@@ -85,10 +85,10 @@ interface Server {
 }
 
 /** Starts a long-running command (stdout and stderr collected), remembered for cleanup. */
-function start(cmd: string[], opts: { stdio3?: number; env?: Record<string, string> } = {}): Server {
+function start(cmd: string[], opts: { stdio3?: number; env?: Record<string, string>; ownGroup?: boolean } = {}): Server {
   const stdio: ["ignore", "pipe", "pipe", ...number[]] = ["ignore", "pipe", "pipe"];
   if (opts.stdio3 !== undefined) stdio.push(opts.stdio3);
-  const proc = Bun.spawn(cmd, { cwd: project, env: opts.env ?? env, stdio }) as Subprocess<"ignore", "pipe", "pipe">;
+  const proc = Bun.spawn(cmd, { cwd: project, env: opts.env ?? env, stdio, detached: opts.ownGroup ?? false }) as Subprocess<"ignore", "pipe", "pipe">;
   started.add(proc);
   let out = "";
   const pump = async (s: ReadableStream<Uint8Array>) => {
@@ -233,6 +233,21 @@ describe("installed from the npm tarball, no Bun on PATH", () => {
     await allGone(tree);
     expect(srv.output()).toContain("Handling signal: term");
     expect(srv.output()).toContain("Shutting down: Master");
+  }, 45_000);
+
+  test("Ctrl-C (INT to the whole process group of npx) stops the server and frees the port", async () => {
+    const port = await freePort();
+    const srv = start([which("npx"), "bunicorn", "app.ts", "-w", "2", "-b", `127.0.0.1:${port}`], { ownGroup: true });
+    await waitServing(port, srv);
+    const tree = await waitFor("the arbiter and 2 workers", () => {
+      const all = descendants(srv.proc.pid);
+      return all.filter((p) => cmdline(p).startsWith("bunicorn: worker")).length === 2 ? all : null;
+    });
+    process.kill(-srv.proc.pid, "SIGINT");
+    await within(srv.proc.exited, 15_000, "npx to exit");
+    await waitFor(`port ${port} closed`, () => portClosed(port), 15_000);
+    await allGone(tree);
+    expect(srv.output()).toContain("Handling signal: int");
   }, 45_000);
 
   test("the bin passes the arbiter's signals on (TTIN adds a worker, TERM stops) and exits with its status", async () => {
