@@ -128,7 +128,7 @@ forEachMode("body timeouts", { app: APP, env: ENV, args: ["--body-timeout", "2",
     const form = new FormData();
     form.append("a", "1");
     form.append("f", new Blob(["xyz"]), "f.txt");
-    const cases: [string, BodyInit, Record<string, string>, unknown][] = [
+    const cases: [string, string | Uint8Array | FormData, Record<string, string>, unknown][] = [
       ["text", "héllo", {}, "héllo"],
       ["json", '{"a":[1,2]}', { "content-type": "application/json" }, { a: [1, 2] }],
       ["arrayBuffer", big, {}, 70_000],
@@ -140,7 +140,8 @@ forEachMode("body timeouts", { app: APP, env: ENV, args: ["--body-timeout", "2",
     ];
     for (const [how, body, headers, got] of cases) {
       const res = await s.fetch(`/read?how=${how}`, { method: "POST", body, headers });
-      expect({ how, ...((await res.json()) as object) }).toEqual({ how, got, usedBefore: false, usedAfter: true, again: "TypeError" });
+      const seen: Record<string, unknown> = { how, ...((await res.json()) as object) };
+      expect(seen).toEqual({ how, got, usedBefore: false, usedAfter: true, again: "TypeError" });
     }
   });
 
