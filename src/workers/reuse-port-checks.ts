@@ -7,7 +7,7 @@
  * - **Host.** Bun builds `req.url` from the Host header as it is: without one (HTTP/1.0; Bun
  *   refuses HTTP/1.1 without) or with an empty one, `req.url` is the bare path (`/p`), which
  *   `new URL()` rejects; it then gets the listener's address, as the engine gives the
- *   connection's. A Host that is no authority (`a b/c`, `[::1`, `a:99999`, `1.2.3.4.5`) or a
+ *   connection's (and CONNECT's bare `host:port` becomes `http://host:port/`, as in the engine). A Host that is no authority (`a b/c`, `[::1`, `a:99999`, `1.2.3.4.5`) or a
  *   repeated one (Bun joins them, `a, b`, and routes on the first) is a plain 400, as in the engine
  *   (Gunicorn 26 refuses a second Host).
  * - **A repeated Content-Type** (joined by Bun as `a/b, c/d`) is a plain 400, as in the engine.
@@ -58,15 +58,28 @@ export function reusePortChecks(cfg: Readonly<Settings>): (req: Request, server:
     if (h.count > maxFields) return refuse(431);
     const url = req.url;
     const host = h.get("host");
-    if (host === null || host === "") {
-      // HTTP/1.0 without Host (or an empty one): Bun's `req.url` is the bare path.
-      if (url.charCodeAt(0) === 47 /* / */) setUrl(req, listenerOrigin(server) + url);
-    } else if (!usableHost(host, url)) return refuse(400);
+    if (host !== null && host !== "" && !usableHost(host, url)) return refuse(400);
+    // `http://` and `https://` both have a '/' at index 6; a bare path or CONNECT's authority is no URL.
+    if (url.charCodeAt(0) !== 104 /* h */ || url.charCodeAt(6) !== 47 /* / */) {
+      const fixed = usableUrl(url, server);
+      if (fixed === null) return refuse(400);
+      setUrl(req, fixed);
+    }
     if (url.length > urlCheckFrom && requestLineLength(req, url) > maxLine) return refuse(400);
     const ct = h.get("content-type");
     if (ct !== null && isJoined(ct)) return refuse(400);
     return null;
   };
+}
+
+/**
+ * A URL for what Bun.serve gave as `req.url` when it is none: a bare path (HTTP/1.0 without Host,
+ * or an empty Host) gets the listener's origin; CONNECT's authority (`example.com:443`) becomes
+ * `http://example.com:443/`, as in the engine. Null when even that does not parse.
+ */
+function usableUrl(url: string, server: Server<unknown>): string | null {
+  const fixed = url.charCodeAt(0) === 47 ? listenerOrigin(server) + url : `${server.protocol === "https" ? "https" : "http"}://${url}/`;
+  return URL.canParse(fixed) ? fixed : null;
 }
 
 /** `req.url` replaced (an own property: Bun keeps the URL in native code, with no setter). */
