@@ -19,7 +19,7 @@ export type { ArbiterInfo, ArbiterView, HookRequest, LogMethods, WorkerRecord, W
 export { VERSION } from "./version.ts";
 // Behind a trusted proxy: the client's address and the mount path (also `bunicorn/forwarded`, lighter to load).
 export { clientAddress, scriptName } from "./forwarded.ts";
-// The request target as sent (shared-socket mode; null under Bun.serve, which normalises it first).
+// The request target as sent (shared-socket mode; null under Bun.serve, which normalises it first; also `bunicorn/request-target`).
 export { rawTarget } from "./request-target.ts";
 
 import type { Settings } from "./config/registry.ts";
