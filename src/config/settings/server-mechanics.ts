@@ -330,7 +330,12 @@ treated as allowed.`,
   }),
   parserSwitch("permit_obsolete_folding", "--permit-obsolete-folding", "Permit requests employing obsolete HTTP line folding mechanism.", "Honoured by bunicorn's HTTP engine (shared-socket mode); Bun.serve always rejects folding."),
   parserSwitch("strip_header_spaces", "--strip-header-spaces", "Strip spaces present between the header name and the `:`. Known to induce vulnerabilities.", "Honoured by bunicorn's HTTP engine (shared-socket mode); Bun.serve always rejects such headers."),
-  parserSwitch("permit_unconventional_http_method", "--permit-unconventional-http-method", "Permit HTTP methods not matching conventions, such as IANA registration guidelines."),
+  parserSwitch(
+    "permit_unconventional_http_method",
+    "--permit-unconventional-http-method",
+    "Permit HTTP methods not matching conventions, such as IANA registration guidelines.",
+    `${ENGINE_ONLY} A method a Bun \`Request\` cannot carry (any but Bun's 35, a lower-case one included unless \`casefold_http_method\`) is still answered with a plain 501, with or without this switch: Bun 1.4.4's \`Request\` would turn it into \`GET\`.`,
+  ),
   parserSwitch("permit_unconventional_http_version", "--permit-unconventional-http-version", "Permit HTTP version not matching conventions of 2023."),
   parserSwitch("casefold_http_method", "--casefold-http-method", "Transform received HTTP methods to uppercase."),
   defineSetting({
