@@ -25,6 +25,10 @@ type WebSocketCode = typeof import("./_upgrade.ts");
 /** How long a connection accepted just before a graceful stop may take to send its first request. */
 const FIRST_REQUEST_GRACE_MS = 1000;
 const DEFAULT_MAX_BODY = 128 * 1024 * 1024;
+/** `maxBufferedHeads`' default: the incomplete request heads all connections may hold. */
+const DEFAULT_MAX_BUFFERED_HEADS = 32 * 1024 * 1024;
+/** `sendTimeout`'s default, in seconds (nginx's `send_timeout`). */
+const DEFAULT_SEND_TIMEOUT = 60;
 
 /** Settings shared by all connections of an engine. */
 interface EngineConfig {
@@ -35,6 +39,9 @@ interface EngineConfig {
   bodyPolicy: BodyPolicy | null;
   maxInFlight: number;
   maxBody: number;
+  maxBufferedHeads: number;
+  /** 0: none. */
+  sendTimeoutMs: number;
 }
 
 export class Server implements HttpEngine {
@@ -57,6 +64,8 @@ export class Server implements HttpEngine {
   private readonly wsCode: WebSocketCode | null;
   inFlight = 0;
   requestsServed = 0;
+  /** Bytes of incomplete request heads held by all connections (bounded by `maxBufferedHeads`). */
+  headBytes = 0;
   stopping = false;
   private listener: SocketListener<Server> | null = null;
   private sweepTimer: ReturnType<typeof setInterval>;
@@ -73,6 +82,8 @@ export class Server implements HttpEngine {
       bodyPolicy: bodyPolicy(o.bodyTimeout ?? DEFAULT_BODY_TIMEOUT, o.bodyMinRate ?? DEFAULT_BODY_MIN_RATE),
       maxInFlight: Math.max(1, o.maxInFlight ?? 1000),
       maxBody: maxBodyOpt <= 0 ? Infinity : maxBodyOpt,
+      maxBufferedHeads: Math.max(0, o.maxBufferedHeads ?? DEFAULT_MAX_BUFFERED_HEADS),
+      sendTimeoutMs: Math.max(0, o.sendTimeout ?? DEFAULT_SEND_TIMEOUT) * 1000,
     };
     this.app = o.fetch;
     this.onResponse = o.onResponse ?? null;
@@ -178,12 +189,20 @@ export class Server implements HttpEngine {
     }
   }
 
-  /** Closes connections past their deadline (idle keep-alive, a slow head or body). */
+  /** Closes connections past their deadline (idle keep-alive, a slow head or body) or whose output stalled. */
   private sweep(): void {
     const now = performance.now();
+    const sendTimeout = this.cfg.sendTimeoutMs;
     for (const c of this.conns) {
       // Past its deadline: closed, or a too slow request body answered with a 408 (Conn.expire).
       if (c.deadline > 0 && now >= c.deadline && !c.closed) c.expire();
+      // Output the client has not taken for sendTimeout: it stopped reading, or is gone without a
+      // word (a paused socket does not see the peer's FIN). An end would wait behind that output.
+      const stalled = c.output.stalledSince;
+      if (stalled > 0 && sendTimeout > 0 && now - stalled >= sendTimeout && !c.closed) {
+        c.readDone = true;
+        c.socket.terminate();
+      }
     }
   }
 

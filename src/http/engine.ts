@@ -9,7 +9,11 @@
  * Behaviour summary:
  * - keep-alive (HTTP/1.1 by default, HTTP/1.0 with `Connection: keep-alive`),
  *   pipelining (responses in request order, at most 16 queued per connection;
- *   reading pauses beyond that);
+ *   reading pauses beyond that, and while more than 1 MiB of responses waits
+ *   for a client that does not read them; `sendTimeout` cuts an output that
+ *   does not move);
+ * - memory: incomplete heads over 16 KiB must fit in `maxBufferedHeads` (all
+ *   connections together), else a 431 and a close;
  * - request bodies: Content-Length or chunked; a Content-Length body of up to
  *   1 MiB is collected first and passed as a `Uint8Array` (the app starts once
  *   it is complete; `Expect: 100-continue` is answered at once, as Gunicorn
@@ -65,7 +69,7 @@
 import type { Socket, SocketHandler } from "bun";
 import { BodyClock, bodyTimedOut } from "./body-timeout.ts";
 import { ChunkedDecoder } from "./chunked.ts";
-import { HttpError } from "./errors.ts";
+import { HttpError, LimitRequestHeaders } from "./errors.ts";
 import { buildRequest, connectionClosed, EX_APP, EX_DONE, EX_READY, EX_WRITING, Exchange } from "./_exchange.ts";
 import { FIELDS_REFUSE, SCHEME_HTTPS, SCHEME_NONE } from "./forwarding.ts";
 import { requestCarriesMethod } from "./methods.ts";
@@ -80,6 +84,18 @@ import { writeResponse } from "./_write-response.ts";
 
 /** Requests read ahead of their responses on one connection; reading pauses beyond it. */
 const MAX_PIPELINE = 16;
+/**
+ * Response bytes queued for a client that does not read them (the socket full) beyond which no
+ * further request of the connection is read until they drain: finished responses are not counted
+ * by {@link MAX_PIPELINE}, so without this one pipelining client could pile up gigabytes.
+ */
+const MAX_QUEUED_OUTPUT = 1024 * 1024;
+/**
+ * An incomplete request head up to this size is always buffered; a larger one must fit in the
+ * engine's `maxBufferedHeads` (the total of every connection's incomplete head), else it is a 431.
+ * 16 KiB is Bun.serve's whole head limit, so no head reuse-port mode accepts is refused here.
+ */
+const HEAD_ALWAYS_BUFFERED = 16 * 1024;
 const CONTINUE_LINE = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /** Who owns a socket after a 101 (a WebSocket): the socket handlers below call it as they call a Conn. */
@@ -105,6 +121,8 @@ export class Conn implements BodyOwner {
   private stash: Uint8Array | null = null;
   private paused = false;
   private inProcess = false;
+  /** Bytes of this connection's incomplete head counted in the server's `headBytes`. */
+  private headHeld = 0;
   /** When the connection is closed for silence (0: never, while a response is pending). */
   deadline: number;
   private headDeadline = 0;
@@ -240,7 +258,7 @@ export class Conn implements BodyOwner {
           continue;
         }
         if (this.readDone) break;
-        if (this.queue.length >= MAX_PIPELINE || this.closed) {
+        if (this.queue.length >= MAX_PIPELINE || this.closed || this.output.queued > MAX_QUEUED_OUTPUT) {
           this.block(buf, pos);
           break;
         }
@@ -248,8 +266,11 @@ export class Conn implements BodyOwner {
         const end = this.parser.feed(buf, pos);
         if (end < 0) {
           if (wasEmpty) this.headDeadline = performance.now() + this.server.cfg.headerTimeoutMs;
+          this.holdHead();
           break;
         }
+        // A head that came in several reads: its bytes leave the server's count.
+        if (!wasEmpty) this.releaseHead();
         pos = this.dispatch(this.parser.head!, buf, end);
         if (this.next !== null) {
           // Upgraded (a WebSocket): what follows the head is the new protocol's.
@@ -271,6 +292,26 @@ export class Conn implements BodyOwner {
     this.updateDeadline();
   }
 
+  /**
+   * Counts the incomplete head's bytes in the server's `headBytes`; throws a 431 for a head over
+   * {@link HEAD_ALWAYS_BUFFERED} while the total is over `maxBufferedHeads`.
+   */
+  private holdHead(): void {
+    const held = this.parser.buffered;
+    const server = this.server;
+    server.headBytes += held - this.headHeld;
+    this.headHeld = held;
+    if (held > HEAD_ALWAYS_BUFFERED && server.headBytes > server.cfg.maxBufferedHeads) {
+      throw new LimitRequestHeaders("Request header fields too large: the worker's buffer for incomplete heads is full");
+    }
+  }
+
+  /** This connection holds no incomplete head any more. */
+  private releaseHead(): void {
+    this.server.headBytes -= this.headHeld;
+    this.headHeld = 0;
+  }
+
   private block(buf: Uint8Array, pos: number): void {
     const rest = pos === 0 ? buf : buf.subarray(pos);
     this.stash = this.stash === null ? rest : Buffer.concat([rest, this.stash]);
@@ -285,11 +326,13 @@ export class Conn implements BodyOwner {
     }
   }
 
-  /** Whether input may be read now (pipeline not full, request body not backpressured). */
+  /** Whether input may be read now (pipeline not full, responses being read, request body not backpressured). */
   private canRead(): boolean {
     if (this.closed || this.queue.length >= MAX_PIPELINE) return false;
     const b = this.body;
-    return b === null || !b.streamed || b.wantsInput;
+    // Between requests, unread responses hold the next one back; a body in progress goes on.
+    if (b === null) return this.output.queued <= MAX_QUEUED_OUTPUT;
+    return !b.streamed || b.wantsInput;
   }
 
   /** BodyOwner: continues with stashed input once reading may go on. */
@@ -309,7 +352,8 @@ export class Conn implements BodyOwner {
     const now = performance.now();
     if (this.body !== null) this.deadline = this.bodyDeadline(this.body, now);
     else if (this.parser.buffered > 0) this.deadline = this.headDeadline;
-    else if (this.queue.length > 0) this.deadline = 0;
+    // Not idle while responses are still going out (their stall is `sendTimeout`'s).
+    else if (this.queue.length > 0 || this.output.pending) this.deadline = 0;
     else this.deadline = now + this.server.cfg.keepalive * 1000;
   }
 
@@ -504,6 +548,7 @@ export class Conn implements BodyOwner {
     if (!(err instanceof HttpError)) this.server.reportError(err, null);
     this.readDone = true;
     this.parser.reset();
+    this.releaseHead();
     if (this.body !== null) {
       this.bodyFailed(err);
       return;
@@ -651,7 +696,13 @@ export class Conn implements BodyOwner {
   // ---- socket events
 
   onDrain(): void {
-    this.output.onDrain();
+    const out = this.output;
+    out.onDrain();
+    if (this.inProcess || this.closed) return;
+    // Responses the client had left unread are going out: read its next requests.
+    if (this.paused && out.queued <= MAX_QUEUED_OUTPUT) this.unblock();
+    // Everything sent: the connection's idle time starts now.
+    if (!out.pending && this.deadline === 0 && this.body === null && this.queue.length === 0) this.updateDeadline();
   }
 
   onEnd(): void {
@@ -664,6 +715,10 @@ export class Conn implements BodyOwner {
     this.closed = true;
     this.deadline = 0;
     this.output.close();
+    // Input held for later goes now, an incomplete head with its share of the server's budget.
+    this.stash = null;
+    this.parser.reset();
+    this.releaseHead();
     for (const ex of this.queue) {
       if (ex.ac !== null && ex.state !== EX_DONE) ex.ac.abort(connectionClosed());
     }

@@ -86,6 +86,19 @@ export interface HttpEngineOptions extends HttpParserOptions, ForwardingOptions 
    * @default 134217728 (128 MiB)
    */
   maxRequestBodySize?: number;
+  /**
+   * Bytes of incomplete request heads this engine holds across all its connections. A connection
+   * may always hold 16 KiB of an incomplete head (Bun.serve's whole head limit); beyond that its
+   * head must fit in this total, else it gets a plain 431 and is closed.
+   * @default 33554432 (32 MiB)
+   */
+  maxBufferedHeads?: number;
+  /**
+   * Seconds a connection's queued response bytes may go without the client taking any of them
+   * (it stopped reading, or went away unnoticed); the connection is then closed. 0 = never.
+   * @default 60 (nginx's `send_timeout`)
+   */
+  sendTimeout?: number;
   /** Called once per finished exchange (access log). Must not throw (errors are swallowed). */
   onResponse?: (record: ResponseRecord) => void;
   /** Called when the app throws/rejects or returns a non-Response (`req` is null if the Request could not be built). */
