@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { flushQueue, writeThrough } from "./socket-writes.ts";
 
 /** What the output needs of Bun's socket. */
 interface Writable {
@@ -79,9 +80,8 @@ export class Output {
       this.queuedBytes += data.length;
       return;
     }
-    const n = this.socket.write(data);
-    if (n < 0) return;
-    if (n < data.length) this.startQueue(data.subarray(n));
+    const rest = writeThrough(this.socket, data);
+    if (rest !== null) this.startQueue(rest);
   }
 
   /** Writes the latin-1 string `head` followed by `body`, in one socket write up to 1 MiB. */
@@ -144,20 +144,12 @@ export class Output {
   onDrain(): void {
     const q = this.queue;
     if (q !== null) {
-      while (q.length > 0) {
-        const d = q[0]!;
-        const n = this.socket.write(d);
-        if (n < 0) return;
-        if (n > 0) {
-          this.queuedBytes -= n;
-          this.stalledSince = performance.now();
-        }
-        if (n < d.length) {
-          q[0] = d.subarray(n);
-          return;
-        }
-        q.shift();
+      const n = flushQueue(this.socket, q);
+      if (n > 0) {
+        this.queuedBytes -= n;
+        this.stalledSince = performance.now();
       }
+      if (q.length > 0) return;
       this.queue = null;
       this.queuedBytes = 0;
       this.stalledSince = 0;

@@ -6,67 +6,17 @@
  * engine: bytes → {@link HttpRequestParser} → Web `Request` → the app's
  * `fetch(req, engine)` → `Response` → bytes.
  *
- * Behaviour summary:
- * - keep-alive (HTTP/1.1 by default, HTTP/1.0 with `Connection: keep-alive`),
- *   pipelining (responses in request order, at most 16 queued per connection;
- *   reading pauses beyond that, and while more than 1 MiB of responses waits
- *   for a client that does not read them; `sendTimeout` cuts an output that
- *   does not move);
- * - memory: incomplete heads over 16 KiB must fit in `maxBufferedHeads` (all
- *   connections together), else a 431 and a close;
- * - request bodies: Content-Length or chunked; a Content-Length body of up to
- *   1 MiB is collected first and passed as a `Uint8Array` (the app starts once
- *   it is complete; `Expect: 100-continue` is answered at once, as Gunicorn
- *   does), anything else as a `ReadableStream` fed as bytes arrive (reading
- *   pauses while the app does not pull);
- *   `maxRequestBodySize` → 413; `Expect: 100-continue` → `100 Continue` once the
- *   request is first in line;
- * - responses: in-memory bodies (string, bytes, JSON…) are written with
- *   `Content-Length` in one write together with the head; a `Bun.file` body
- *   goes out with a `Content-Length` and `sendfile(2)` (read through user space
- *   with `sendfile: false`), a `Blob` body with a `Content-Length`; other bodies
- *   (`ReadableStream`, typeless Blobs) are read as a stream: what arrives
- *   without waiting (each read may take one event-loop turn), up to 256 KiB,
- *   is collected, and if the stream ends by then the body goes out with a
- *   `Content-Length` (small files, blobs); otherwise `Transfer-Encoding:
- *   chunked` starts at once (live streams are not delayed);
- *   HTTP/1.0 clients get the raw stream and a close; HEAD gets the head only;
- *   a `Date` header is added, no `Server` header;
- * - errors: a handler that throws/rejects or returns a non-Response gives a
- *   plain 500 (no stack) and `onError`; protocol errors give the plain status
- *   with `Connection: close` and a short text body, then the connection closes;
- *   nothing escapes to the process;
- * - timeouts: idle keep-alive connections close after `keepalive` seconds; a
- *   connection that sends nothing or a partial head is closed after
- *   `headerTimeout` seconds (default `max(10, keepalive)`), without a response
- *   (like Bun.serve and Gunicorn); a request body that pauses longer than
- *   `bodyTimeout` or arrives slower than `bodyMinRate` (body-timeout.ts; only
- *   time spent waiting for the client counts) fails the app's stream and gets
- *   a 408 and a close. The sweep runs every second, so closes happen up to one
- *   second late. Handlers themselves have no timeout here (that is the
- *   arbiter's worker timeout);
- * - `req.signal` aborts when the client disconnects mid-exchange (created
- *   lazily on first access, so it costs nothing when unused). Copies made with
- *   `new Request(req)` / `req.clone()` carry a plain signal that does not;
- * - PROXY protocol (`proxyProtocol`): the connection's first bytes must be a v1
- *   or v2 header (`auto`: either, or none at all, i.e. plain HTTP), whose source
- *   address then stands for the peer (`requestIP`, `onResponse`). A header from a
- *   peer outside `proxyAllowIps` gets a plain 403, a malformed one a 400, and the
- *   connection closes. Engines without the option use socket handlers that never
- *   look for a header;
- * - WebSockets (the `websocket` option): the app's `server.upgrade(req)` writes the 101 and
- *   hands the socket to the WebSocket (`Conn.handOver`, `_upgrade.ts`, `websocket/`).
- *
  * Where things are: public types and options in `types.ts`; the exchange, its states and the
  * app's `Request` in `_exchange.ts`; request-body readers in `_request-body.ts`; the connection's
  * outbound buffer in `_output.ts`; response writers behind one dispatch in `_write-response.ts`
  * (`_write-buffer.ts`, `_write-blob.ts`, `_write-stream.ts`); the PROXY handshake in
- * `proxy-protocol.ts`. This file holds the connection loop: reading and parsing, the pipeline
- * queue, timeouts, the socket handlers and the engine itself.
+ * `proxy-protocol.ts`; the listener, the sweep and stop in `_server.ts`; the socket handlers and
+ * `serveHttp` in `serve.ts`; what the engine does, as its users see it, in `types.ts`. This file
+ * holds the connection loop: reading and parsing, the pipeline queue, and timeouts.
  *
  * @module
  */
-import type { Socket, SocketHandler } from "bun";
+import type { Socket } from "bun";
 import { BodyClock, bodyTimedOut } from "./body-timeout.ts";
 import { ChunkedDecoder } from "./chunked.ts";
 import { HttpError, LimitRequestHeaders } from "./errors.ts";
@@ -77,8 +27,7 @@ import { Output } from "./_output.ts";
 import { HttpRequestParser, type RequestHead } from "./parser.ts";
 import { ProxyHandshake } from "./proxy-protocol.ts";
 import { BUFFER_BODY_MAX, BufferedBody, ChunkedBody, LengthBody, MAX_DRAIN, type BodyOwner, type RequestBody } from "./_request-body.ts";
-import { Server } from "./_server.ts";
-import type { HttpEngine, HttpEngineOptions, HttpTarget } from "./types.ts";
+import type { Server } from "./_server.ts";
 import { writePlainError } from "./_write-buffer.ts";
 import { writeResponse } from "./_write-response.ts";
 
@@ -737,64 +686,3 @@ export class Conn implements BodyOwner {
     this.server.connClosed(this);
   }
 }
-
-// ---- socket handlers
-
-const handlers: SocketHandler<Conn> = {
-  open(socket) {
-    // `data` given to Bun.listen is each accepted socket's initial `data`: the server.
-    const server = socket.data as unknown;
-    if (!(server instanceof Server)) {
-      socket.terminate();
-      return;
-    }
-    const c = new Conn(server, socket);
-    socket.data = c;
-    server.connOpened(c);
-  },
-  data(socket, chunk) {
-    const c = socket.data;
-    if (c !== undefined) c.onData(chunk);
-  },
-  drain(socket) {
-    const c = socket.data;
-    if (c !== undefined) c.onDrain();
-  },
-  end(socket) {
-    const c = socket.data;
-    if (c !== undefined) c.onEnd();
-  },
-  close(socket) {
-    const c = socket.data;
-    if (c !== undefined) c.onClose();
-  },
-  error() {
-    // `close` follows.
-  },
-};
-
-/** The same handlers, with a PROXY header expected before the first request. */
-const proxyHandlers: SocketHandler<Conn> = {
-  ...handlers,
-  data(socket, chunk) {
-    const c = socket.data;
-    if (c === undefined) return;
-    if (c.proxy !== null) c.onProxyData(chunk);
-    else c.onData(chunk);
-  },
-};
-
-/**
- * Serves `options.fetch` over HTTP/1.1 on `target` (an inherited listening fd,
- * a TCP address, or a unix socket path) with bunicorn's own engine.
- *
- * @example
- * ```ts
- * const engine = serveHttp({ fd: 3 }, { fetch: () => new Response("hi") });
- * process.on("SIGTERM", () => engine.stop().then(() => process.exit(0)));
- * ```
- */
-export function serveHttp(target: HttpTarget, options: HttpEngineOptions): HttpEngine & { readonly port: number } {
-  return new Server(target, options, { plain: handlers, proxy: proxyHandlers });
-}
-export type { HttpEngine, HttpEngineOptions, HttpTarget, ResponseRecord } from "./types.ts";

@@ -2,7 +2,7 @@
  * bunicorn's own HTTP/1.1 engine ("shared-socket mode"): public API.
  * @module
  */
-export { serveHttp } from "./engine.ts";
+export { serveHttp } from "./serve.ts";
 export type { HttpEngine, HttpEngineOptions, HttpTarget, ResponseRecord } from "./types.ts";
 export {
   HttpRequestParser,

@@ -2,6 +2,58 @@
  * The HTTP/1.1 engine's public types and options, in one place: what {@link serveHttp} takes
  * and returns, and the record it hands the access log.
  *
+ * Behaviour summary:
+ * - keep-alive (HTTP/1.1 by default, HTTP/1.0 with `Connection: keep-alive`),
+ *   pipelining (responses in request order, at most 16 queued per connection;
+ *   reading pauses beyond that, and while more than 1 MiB of responses waits
+ *   for a client that does not read them; `sendTimeout` cuts an output that
+ *   does not move);
+ * - memory: incomplete heads over 16 KiB must fit in `maxBufferedHeads` (all
+ *   connections together), else a 431 and a close;
+ * - request bodies: Content-Length or chunked; a Content-Length body of up to
+ *   1 MiB is collected first and passed as a `Uint8Array` (the app starts once
+ *   it is complete; `Expect: 100-continue` is answered at once, as Gunicorn
+ *   does), anything else as a `ReadableStream` fed as bytes arrive (reading
+ *   pauses while the app does not pull);
+ *   `maxRequestBodySize` → 413; `Expect: 100-continue` → `100 Continue` once the
+ *   request is first in line;
+ * - responses: in-memory bodies (string, bytes, JSON…) are written with
+ *   `Content-Length` in one write together with the head; a `Bun.file` body
+ *   goes out with a `Content-Length` and `sendfile(2)` (read through user space
+ *   with `sendfile: false`), a `Blob` body with a `Content-Length`; other bodies
+ *   (`ReadableStream`, typeless Blobs) are read as a stream: what arrives
+ *   without waiting (each read may take one event-loop turn), up to 256 KiB,
+ *   is collected, and if the stream ends by then the body goes out with a
+ *   `Content-Length` (small files, blobs); otherwise `Transfer-Encoding:
+ *   chunked` starts at once (live streams are not delayed);
+ *   HTTP/1.0 clients get the raw stream and a close; HEAD gets the head only;
+ *   a `Date` header is added, no `Server` header;
+ * - errors: a handler that throws/rejects or returns a non-Response gives a
+ *   plain 500 (no stack) and `onError`; protocol errors give the plain status
+ *   with `Connection: close` and a short text body, then the connection closes;
+ *   nothing escapes to the process;
+ * - timeouts: idle keep-alive connections close after `keepalive` seconds; a
+ *   connection that sends nothing or a partial head is closed after
+ *   `headerTimeout` seconds (default `max(10, keepalive)`), without a response
+ *   (like Bun.serve and Gunicorn); a request body that pauses longer than
+ *   `bodyTimeout` or arrives slower than `bodyMinRate` (body-timeout.ts; only
+ *   time spent waiting for the client counts) fails the app's stream and gets
+ *   a 408 and a close. The sweep runs every second, so closes happen up to one
+ *   second late. Handlers themselves have no timeout here (that is the
+ *   arbiter's worker timeout);
+ * - `req.signal` aborts when the client disconnects mid-exchange (created
+ *   lazily on first access, so it costs nothing when unused). Copies made with
+ *   `new Request(req)` / `req.clone()` carry a plain signal that does not;
+ * - PROXY protocol (`proxyProtocol`): the connection's first bytes must be a v1
+ *   or v2 header (`auto`: either, or none at all, i.e. plain HTTP), whose source
+ *   address then stands for the peer (`requestIP`, `onResponse`). A header from a
+ *   peer outside `proxyAllowIps` gets a plain 403, a malformed one a 400, and the
+ *   connection closes. Engines without the option use socket handlers that never
+ *   look for a header;
+ * - WebSockets (the `websocket` option): the app's `server.upgrade(req)` writes the 101 and
+ *   hands the socket to the WebSocket (`Conn.handOver`, `_upgrade.ts`, `websocket/`).
+ *
+ *
  * @module
  */
 import type { ForwardingOptions } from "./forwarding.ts";

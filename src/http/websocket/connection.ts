@@ -22,6 +22,7 @@ import {
   WebSocketProtocolError,
   type FrameSink,
 } from "./frame-parser.ts";
+import { flushQueue, writeThrough } from "../socket-writes.ts";
 import { encodeClose, encodeFrame, encodeTextFrame, truncateReason } from "./frame-writer.ts";
 import type { WebSocketHub } from "./hub.ts";
 import type { Subscriber } from "./pubsub.ts";
@@ -102,17 +103,8 @@ export class WebSocketConnection implements FrameSink, Subscriber {
   onDrain(): void {
     const q = this.queue;
     if (q !== null) {
-      while (q.length > 0) {
-        const d = q[0]!;
-        const n = this.socket.write(d);
-        if (n < 0) return;
-        this.queued -= Math.max(0, n);
-        if (n < d.length) {
-          q[0] = d.subarray(n);
-          return;
-        }
-        q.shift();
-      }
+      this.queued -= flushQueue(this.socket, q);
+      if (q.length > 0) return;
       this.queue = null;
       this.queued = 0;
     }
@@ -350,10 +342,8 @@ export class WebSocketConnection implements FrameSink, Subscriber {
       this.queued += data.length;
       return;
     }
-    const n = this.socket.write(data);
-    if (n < 0) return;
-    if (n < data.length) {
-      const rest = data.subarray(n);
+    const rest = writeThrough(this.socket, data);
+    if (rest !== null) {
       this.queue = [rest];
       this.queued = rest.length;
     }
