@@ -1,5 +1,5 @@
 // Raw-socket test client: every wait is bounded.
-import type { Socket } from "bun";
+import { openRawSocket } from "./raw-socket.ts";
 
 export interface RawConn {
   /** Everything received so far (latin-1). */
@@ -15,54 +15,18 @@ export interface RawConn {
 
 export async function connect(target: number | { unix: string }): Promise<RawConn> {
   let text = "";
-  let closed = false;
-  const waiters = new Set<() => void>();
-  const wake = () => {
-    for (const w of waiters) w();
+  const raw = await openRawSocket(target, (d) => (text += d.toString("latin1")), () => `received so far: ${JSON.stringify(text)}`);
+  const sock = raw.sock;
+  const wait = async (pred: () => boolean, ms: number, what: string) => {
+    await raw.wait(pred, ms, what);
+    return text;
   };
-  const handlers = {
-    data(_s: Socket<undefined>, d: Buffer) {
-      text += d.toString("latin1");
-      wake();
-    },
-    close() {
-      closed = true;
-      wake();
-    },
-    error() {
-      closed = true;
-      wake();
-    },
-  };
-  const sock =
-    typeof target === "number"
-      ? await Bun.connect({ hostname: "127.0.0.1", port: target, socket: handlers })
-      : await Bun.connect({ unix: target.unix, socket: handlers });
-  const wait = (pred: () => boolean, ms: number, what: string) =>
-    new Promise<string>((resolve, reject) => {
-      if (pred()) return resolve(text);
-      const check = () => {
-        if (pred()) {
-          cleanup();
-          resolve(text);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}; received so far: ${JSON.stringify(text)}`));
-      }, ms);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-    });
   return {
     get text() {
       return text;
     },
     get closed() {
-      return closed;
+      return raw.closed;
     },
     write(data) {
       sock.write(data);
@@ -71,7 +35,7 @@ export async function connect(target: number | { unix: string }): Promise<RawCon
       return wait(() => pred(text), ms, "data");
     },
     waitClosed(ms = 3000) {
-      return wait(() => closed, ms, "close");
+      return wait(() => raw.closed, ms, "close");
     },
     end() {
       sock.end();

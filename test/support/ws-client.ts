@@ -1,6 +1,7 @@
 // WebSocket test clients: Bun's own `WebSocket` (over TCP or, with `ws+unix://`, a unix socket)
 // with bounded waits, and a raw-socket client that writes hand-made frames and reads the server's
 // frames, for protocol errors. Every wait is bounded.
+import { openRawSocket } from "./raw-socket.ts";
 import type { Socket } from "bun";
 
 export interface Frame {
@@ -86,13 +87,9 @@ export async function rawWebSocket(target: number | { unix: string }, path: stri
   let head = "";
   let buf = Buffer.alloc(0);
   const frames: Frame[] = [];
-  let closed = false;
-  const waiters = new Set<() => void>();
-  const wake = () => {
-    for (const w of waiters) w();
-  };
-  const handlers = {
-    data(_s: Socket<undefined>, d: Buffer) {
+  const raw = await openRawSocket(
+    target,
+    (d) => {
       buf = Buffer.concat([buf, d]);
       if (head === "") {
         const i = buf.indexOf("\r\n\r\n");
@@ -103,49 +100,20 @@ export async function rawWebSocket(target: number | { unix: string }, path: stri
       const r = parseFrames(buf);
       frames.push(...r.frames);
       buf = Buffer.from(r.rest);
-      wake();
     },
-    close() {
-      closed = true;
-      wake();
-    },
-    error() {
-      closed = true;
-      wake();
-    },
-  };
-  const sock =
-    typeof target === "number"
-      ? await Bun.connect({ hostname: "127.0.0.1", port: target, socket: handlers })
-      : await Bun.connect({ unix: target.unix, socket: handlers });
+    () => `head ${JSON.stringify(head)}, frames ${JSON.stringify(frames.map((f) => [f.opcode, f.payload.length > 40 ? f.payload.length : f.payload.toString("latin1")]))}`,
+  );
+  const sock = raw.sock;
   sock.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n${extraHead}\r\n`);
-  const wait = (pred: () => boolean, ms: number, what: string) =>
-    new Promise<void>((resolve, reject) => {
-      if (pred()) return resolve();
-      const check = () => {
-        if (pred()) {
-          cleanup();
-          resolve();
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}; head ${JSON.stringify(head)}, frames ${JSON.stringify(frames.map((f) => [f.opcode, f.payload.length > 40 ? f.payload.length : f.payload.toString("latin1")]))}`));
-      }, ms);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-    });
-  await wait(() => head !== "" || closed, ms, "the handshake response");
+  const wait = raw.wait;
+  await wait(() => head !== "" || raw.closed, ms, "the handshake response");
   return {
     get head() {
       return head;
     },
     frames,
     get closed() {
-      return closed;
+      return raw.closed;
     },
     write(data) {
       sock.write(data);
@@ -154,7 +122,7 @@ export async function rawWebSocket(target: number | { unix: string }, path: stri
       await wait(() => pred(frames), ms, "frames");
       return frames;
     },
-    waitClosed: (ms = 5000) => wait(() => closed, ms, "the connection to close"),
+    waitClosed: (ms = 5000) => wait(() => raw.closed, ms, "the connection to close"),
     pause: () => sock.pause(),
     resume: () => sock.resume(),
     end() {
