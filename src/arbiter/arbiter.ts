@@ -22,6 +22,7 @@ import type { ArbiterMessage, WorkerMessage } from "../workers/protocol.ts";
 import { clampedLimitWarnings } from "./limit-warnings.ts";
 import { closeListeners, openListeners, workerListenerSpecs, type Listener } from "./listeners.ts";
 import type { Pidfile } from "./pidfile.ts";
+import { arbiterStats, workersStats, type ArbiterStats, type WorkerStats } from "./stats.ts";
 
 /**
  * Modules an idle arbiter does not need, loaded on first use (each module costs resident memory):
@@ -106,6 +107,8 @@ export class Arbiter implements ArbiterView {
   private stopWatching: (() => void) | null = null;
   private readonly procName: string;
   private captured: number | null = null;
+  /** `performance.now()` when this arbiter started (for `stats()`). */
+  private readonly startedAt = performance.now();
 
   constructor(opts: ArbiterOptions) {
     this.loaded = opts.loaded;
@@ -124,6 +127,13 @@ export class Arbiter implements ArbiterView {
     const old = this.targetWorkers;
     this.targetWorkers = value;
     void this.hook("nworkers_changed", this, value, this.readyFired || old !== 0 ? old : null);
+  }
+
+  /** The arbiter's summary and every worker's snapshot (src/arbiter/stats.ts), from its own table: no worker is asked. */
+  stats(): { arbiter: ArbiterStats; workers: WorkerStats[] } {
+    const now = performance.now();
+    const src = { pid: this.pid, startedAt: this.startedAt, generation: this.generation, targetWorkers: this.targetWorkers, workers: this.workers.values() };
+    return { arbiter: arbiterStats(src, now), workers: workersStats(this.workers.values(), now) };
   }
 
   /** Runs until stopped; resolves to the exit status. */
