@@ -76,8 +76,12 @@ describe("small facts", () => {
     expect(() => signalNumber("SIGNOPE" as NodeJS.Signals)).toThrow(/unknown signal "SIGNOPE"/);
   });
 
-  test("the test runner has no parent-death signal armed (reads back 0)", () => {
-    expect(getParentDeathSignal()).toBe(0);
+  test("a freshly spawned process has no parent-death signal armed (reads back 0)", () => {
+    // Not the test runner itself: `bun test --parallel` arms SIGKILL in its worker processes.
+    const code = `import { getParentDeathSignal } from ${JSON.stringify(join(import.meta.dir, "../../src/os/index.ts"))}; console.log(getParentDeathSignal());`;
+    const child = Bun.spawnSync([process.execPath, "-e", code], { timeout: 10_000 });
+    expect(child.stdout.toString().trim()).toBe("0");
+    expect(typeof getParentDeathSignal()).toBe("number");
   });
 });
 
