@@ -4,7 +4,8 @@
  * The `bunicorn` command: `bunicorn [OPTIONS] APP_MODULE`. `-h`/`--help` anywhere prints the
  * usage (citty, from the registry: `cli/help.ts`, loaded only then); everything else goes through
  * the strict registry-driven parser and `runLoaded()`, so a bad flag or value is one `Error:` line
- * and a non-zero exit.
+ * and a non-zero exit. `bunicorn ctl ...` (first argument `ctl`) is the control socket's client
+ * (`cli/ctl.ts`).
  *
  * The command re-executes itself once to be titled `bunicorn: master [NAME]`; the new image finds
  * the config the first one loaded in the file `BUNICORN_CONFIG_HANDOFF` names and starts the arbiter without
@@ -49,6 +50,9 @@ async function main(argv: string[]): Promise<number> {
 
 const argv = process.argv.slice(2);
 try {
+  // `bunicorn ctl ...` (the control socket's client) only when `ctl` is the very first argument;
+  // an app module called ctl is still served as `bunicorn ./ctl.ts`, `bunicorn ctl:app` or with any option first.
+  if (argv[0] === "ctl") process.exit(await (await import("./ctl.ts")).ctlMain(argv.slice(1)));
   if (argv.some((a) => a === "--help" || a === "-h")) {
     await (await import("./help.ts")).showHelp();
     process.exit(0);

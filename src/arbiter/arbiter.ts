@@ -23,6 +23,8 @@ import { clampedLimitWarnings } from "./limit-warnings.ts";
 import { closeListeners, openListeners, workerListenerSpecs, type Listener } from "./listeners.ts";
 import type { Pidfile } from "./pidfile.ts";
 import { arbiterStats, workersStats, type ArbiterStats, type WorkerStats } from "./stats.ts";
+import type { ControlSignal, ControlTarget, ListenerInfo } from "./control-commands.ts";
+import type { ControlSocket } from "./control-socket.ts";
 
 /**
  * Modules an idle arbiter does not need, loaded on first use (each module costs resident memory):
@@ -36,7 +38,8 @@ const WORKER_ENTRY = new URL("../workers/worker-main.ts", import.meta.url).pathn
 /** Signals the arbiter handles (Gunicorn's list). */
 const ARBITER_SIGNALS = ["SIGHUP", "SIGQUIT", "SIGINT", "SIGTERM", "SIGTTIN", "SIGTTOU", "SIGUSR1", "SIGUSR2", "SIGWINCH"] as const;
 type ArbiterSignal = (typeof ARBITER_SIGNALS)[number];
-type QueueItem = ArbiterSignal | "RELOAD";
+/** A function is a control command's continuation: run by the loop once the signals queued before it are handled. */
+type QueueItem = ArbiterSignal | "RELOAD" | (() => void);
 
 /** Stops the arbiter loop: `reason` is logged, `code` is the exit status. */
 class HaltServer extends Error {
@@ -78,9 +81,11 @@ export interface ArbiterOptions extends LoadConfigOptions {
   loaded: LoadedConfig;
   /** The arbiter's logger (built by `createLogger`). */
   log: Logger;
+  /** The control socket, already opened by `startArbiter` (`control_socket`). */
+  control?: ControlSocket;
 }
 
-export class Arbiter implements ArbiterView {
+export class Arbiter implements ArbiterView, ControlTarget {
   readonly pid = process.pid;
   cfg: Settings;
   log: Logger;
@@ -109,6 +114,9 @@ export class Arbiter implements ArbiterView {
   private captured: number | null = null;
   /** `performance.now()` when this arbiter started (for `stats()`). */
   private readonly startedAt = performance.now();
+  private readonly control: ControlSocket | null;
+  /** Set once the loop begins stopping: control commands other than a quick stop are refused. */
+  private shuttingDown = false;
 
   constructor(opts: ArbiterOptions) {
     this.loaded = opts.loaded;
@@ -118,6 +126,7 @@ export class Arbiter implements ArbiterView {
     const env = opts.env ?? process.env;
     this.parentArbiter = env[PARENT_ARBITER_ENV] ? Number(env[PARENT_ARBITER_ENV]) : null;
     this.procName = this.cfg.proc_name ?? opts.loaded.app ?? this.cfg.default_proc_name;
+    this.control = opts.control ?? null;
   }
 
   get numWorkers(): number {
@@ -136,6 +145,40 @@ export class Arbiter implements ArbiterView {
     return { arbiter: arbiterStats(src, now), workers: workersStats(this.workers.values(), now) };
   }
 
+  // ---- the control socket's view (src/arbiter/control-commands.ts) ---------------------
+
+  listenerInfo(): ListenerInfo[] {
+    return this.listeners.map((l) => ({ address: l.display, mode: l.mode, fd: l.fd }));
+  }
+
+  isWorker(pid: number): boolean {
+    return this.workers.has(pid);
+  }
+
+  /** Queues `signals` past the cap of 5 (each was asked for), then `then` once the loop has handled them. */
+  command<T>(signals: readonly ControlSignal[], then: () => T): Promise<T> {
+    if (this.shuttingDown && signals.some((s) => s !== "SIGQUIT")) return Promise.reject(new Error("the arbiter is shutting down"));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push(...signals, () => {
+        try {
+          resolve(then());
+        } catch (e) {
+          reject(e);
+        }
+      });
+      this.wakeup();
+    });
+  }
+
+  /** `ctl worker kill PID`: a graceful stop of that worker; manageWorkers starts its replacement. */
+  killWorker(pid: number): boolean {
+    const w = this.workers.get(pid);
+    if (w === undefined) return false;
+    this.stopWorker(w, true);
+    this.wakeup();
+    return true;
+  }
+
   /** Runs until stopped; resolves to the exit status. */
   async run(): Promise<number> {
     try {
@@ -145,6 +188,7 @@ export class Arbiter implements ArbiterView {
         this.log.error(e.message);
         closeListeners(this.listeners, true);
         this.pidfile?.unlink();
+        this.control?.close();
         return e instanceof HaltServer ? e.code : EXIT_CONFIG_ERROR;
       }
       throw e;
@@ -209,6 +253,7 @@ export class Arbiter implements ArbiterView {
     }
     if (isPid1()) this.reaper = new OrphanReaper({ isKnown: (pid) => this.workers.has(pid) || pid === this.reexecChild?.pid });
     if (this.cfg.reload) this.startReloader();
+    this.control?.serve(this, this.log);
     this.numWorkers = this.cfg.workers;
     this.manageWorkers();
   }
@@ -252,6 +297,7 @@ export class Arbiter implements ArbiterView {
   }
 
   private async dispatch(item: QueueItem): Promise<void> {
+    if (typeof item === "function") return item();
     if (item !== "RELOAD") this.log.info("Handling signal: %s", item.slice(3).toLowerCase());
     switch (item) {
       case "SIGTERM":
@@ -545,7 +591,9 @@ export class Arbiter implements ArbiterView {
         this.cfg = loaded.settings;
         this.log.close();
         this.log = log;
+        this.control?.setLog(log);
         if (JSON.stringify(this.cfg.bind) !== oldBind) await this.rebind();
+        await this.control?.reconfigure(this.cfg);
       } catch (e) {
         this.log.error("Reload: the config could not be read, keeping the current one: %s", firstLine(e));
       }
@@ -624,6 +672,7 @@ export class Arbiter implements ArbiterView {
   /** Stops every worker (graceful or quick), waiting at most `graceful_timeout`, then SIGKILL. */
   private async stop(graceful: boolean): Promise<void> {
     this.stopWatching?.();
+    this.shuttingDown = true;
     const unlink = this.reexecChild === null && this.parentArbiter === null;
     closeListeners(this.listeners, unlink);
     this.listeners = [];
@@ -636,6 +685,7 @@ export class Arbiter implements ArbiterView {
       await this.sleep(100);
       this.drainExited();
       const item = this.queue.shift();
+      if (typeof item === "function") item(); // a control command's reply
       if (graceful && (item === "SIGINT" || item === "SIGQUIT")) {
         // A quick stop during a graceful one escalates.
         for (const w of this.workers.values()) this.kill(w, "SIGQUIT");
@@ -661,6 +711,7 @@ export class Arbiter implements ArbiterView {
 
   private cleanup(): void {
     this.pidfile?.unlink();
+    this.control?.close();
     this.log.close();
   }
 

@@ -10,7 +10,9 @@ import type { LoadedConfig } from "../config/load.ts";
 import { AppLoadError, ConfigError, firstLine, reportFatal } from "../errors.ts";
 import { createLogger } from "../log/load-logger.ts";
 import { resolveWorkerClass } from "../workers/worker-classes.ts";
+import { PARENT_ARBITER_ENV } from "../env-names.ts";
 import { Arbiter } from "./arbiter.ts";
+import { ControlSocket } from "./control-socket.ts";
 import { tlsStartError } from "./tls-check.ts";
 
 export interface StartContext {
@@ -46,6 +48,16 @@ export async function startArbiter(loaded: LoadedConfig, ctx: StartContext): Pro
   } catch (e) {
     return reportFatal(e);
   }
-  const arbiter = new Arbiter({ loaded, log, argv: ctx.argv, env: ctx.env, cwd: ctx.cwd });
+  // The control socket: a path another live server answers on is one `Error:` line; after USR2
+  // the new arbiter waits for the old one to let go of it (src/arbiter/control-socket.ts).
+  const control = new ControlSocket();
+  try {
+    const parent = ctx.env[PARENT_ARBITER_ENV];
+    await control.open(cfg, parent ? Number(parent) : null);
+  } catch (e) {
+    log.close();
+    return reportFatal(e);
+  }
+  const arbiter = new Arbiter({ loaded, log, argv: ctx.argv, env: ctx.env, cwd: ctx.cwd, control });
   return arbiter.run();
 }

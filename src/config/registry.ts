@@ -5,6 +5,7 @@
  */
 import { SECTIONS, type SettingDef } from "./setting.ts";
 import { configFileSettings } from "./settings/config-file.ts";
+import { controlSettings } from "./settings/control.ts";
 import { debuggingSettings } from "./settings/debugging.ts";
 import { loggingSettings } from "./settings/logging.ts";
 import { processNamingSettings } from "./settings/process-naming.ts";
@@ -24,6 +25,7 @@ const ALL = [
   ...securitySettings,
   ...serverHookSettings,
   ...serverMechanicsSettings,
+  ...controlSettings,
   ...serverSocketSettings,
   ...workerProcessesSettings,
 ] as const;
