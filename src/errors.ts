@@ -4,9 +4,10 @@
  * the process exit statuses, and {@link reportFatal}, which turns such an error into the one
  * `Error: ...` line and the status the command exits with.
  *
- * Its only import is `src/config/setting.ts` (which imports nothing), so a worker can use it
- * without loading the settings registry.
+ * Its only imports are `src/config/setting.ts` and `src/build-error.ts` (which import nothing),
+ * so a worker can use it without loading the settings registry.
  */
+import { buildErrorLine } from "./build-error.ts";
 import { ConfigError } from "./config/setting.ts";
 
 export { ConfigError };
@@ -26,8 +27,10 @@ export class AppLoadError extends Error {
   readonly exitCode = APP_LOAD_ERROR;
 }
 
-/** The first line of an error's message, for one-line error reports. */
+/** The first line of an error's message, for one-line error reports (Bun's parse errors with their location). */
 export function firstLine(e: unknown): string {
+  const built = buildErrorLine(e);
+  if (built !== null) return built;
   const msg = e instanceof Error ? e.message : String(e);
   return (msg.split("\n").find((l) => l.trim() !== "") ?? msg).trim();
 }
