@@ -5,7 +5,9 @@
  * `APP_MODULE` (`"./server.ts:app"`), not as an object.
  */
 import { loadApp } from "./app/load-app.ts";
+import { preflight } from "./arbiter/preflight.ts";
 import { startArbiter } from "./arbiter/start.ts";
+import { tlsStartError } from "./arbiter/tls-check.ts";
 import { encodeHandoff, takeHandoff, writeHandoff } from "./config/handoff.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { formatConfig } from "./config/print.ts";
@@ -47,16 +49,21 @@ export async function runLoaded(
 ): Promise<number> {
   const cfg = loaded.settings;
   if (cfg.print_config) {
-    process.stdout.write(`${formatConfig(cfg)}\n`);
+    // The app as given (APP_MODULE or the `app` setting), not the setting alone.
+    process.stdout.write(`${formatConfig(loaded.app ? { ...cfg, app: loaded.app } : cfg)}\n`);
     return 0;
   }
   if (!loaded.app) return reportFatal(new ConfigError("No application module specified.", EXIT_USAGE_ERROR));
   if (cfg.check_config) {
     try {
+      // What a start would refuse (src/arbiter/preflight.ts, tls-check.ts), then the app.
+      const tlsError = tlsStartError(cfg, ctx.env);
+      if (tlsError !== null) throw new ConfigError(tlsError);
+      await preflight(cfg, cfg.chdir);
       await loadApp(loaded.app, cfg.chdir);
     } catch (e) {
       // Exit 1 (not 4): the check's answer is "this config does not work".
-      return reportFatal(new ConfigError(e instanceof AppLoadError ? e.message : firstLine(e)));
+      return reportFatal(e instanceof ConfigError ? e : new ConfigError(e instanceof AppLoadError ? e.message : firstLine(e)));
     }
     return 0;
   }

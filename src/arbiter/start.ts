@@ -9,10 +9,10 @@ import { loadApp } from "../app/load-app.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import { AppLoadError, ConfigError, firstLine, reportFatal } from "../errors.ts";
 import { createLogger } from "../log/load-logger.ts";
-import { resolveWorkerClass } from "../workers/worker-classes.ts";
 import { PARENT_ARBITER_ENV } from "../env-names.ts";
 import { Arbiter } from "./arbiter.ts";
 import { ControlSocket } from "./control-socket.ts";
+import { preflight } from "./preflight.ts";
 import { tlsStartError } from "./tls-check.ts";
 
 export interface StartContext {
@@ -42,8 +42,9 @@ export async function startArbiter(loaded: LoadedConfig, ctx: StartContext): Pro
   }
   let log;
   try {
-    // Resolve the worker class here too, so a bad worker_class is one error line at start.
-    await resolveWorkerClass(cfg, cfg.chdir);
+    // The worker class, the logger class and the log files, as --check-config checks them, so
+    // a bad one is one error line at start (src/arbiter/preflight.ts).
+    await preflight(cfg, cfg.chdir);
     log = await createLogger(cfg, "arbiter", cfg.chdir);
   } catch (e) {
     return reportFatal(e);

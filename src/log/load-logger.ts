@@ -25,14 +25,19 @@ const BUILTIN_LOGGERS: Record<string, () => Promise<LoggerClass>> = {
 
 const DEFAULT_NAMES = new Set(["default", "simple", "gunicorn.glogging.Logger"]);
 
+/** The logger class the settings ask for (a `ConfigError` naming `logger_class` when it cannot load). */
+export async function resolveLoggerClass(cfg: Pick<Settings, "logger_class" | "statsd_host">, cwd = process.cwd()): Promise<LoggerClass> {
+  let ref = cfg.logger_class;
+  if (typeof ref === "string" && DEFAULT_NAMES.has(ref) && cfg.statsd_host) ref = "statsd";
+  return loadClass<LoggerClass>(ref, "loggers", BUILTIN_LOGGERS, cwd);
+}
+
 /**
  * `accessOnly`: a logger that writes no error lines (gthread threads forward those to their
  * process and write only their own access lines).
  */
 export async function createLogger(cfg: Readonly<Settings>, role: "arbiter" | "worker", cwd = process.cwd(), accessOnly = false): Promise<Logger> {
-  let ref = cfg.logger_class;
-  if (typeof ref === "string" && DEFAULT_NAMES.has(ref) && cfg.statsd_host) ref = "statsd";
-  const LoggerCls = await loadClass<LoggerClass>(ref, "loggers", BUILTIN_LOGGERS, cwd);
+  const LoggerCls = await resolveLoggerClass(cfg, cwd);
   let logConfig = await resolveLogConfig(cfg as Settings, cwd);
   if (accessOnly) logConfig = { ...logConfig, error: { ...logConfig?.error, targets: [] } };
   return new LoggerCls(cfg, { role, logConfig });
