@@ -1,6 +1,7 @@
 /**
  * @module
- * citty argument definitions generated from the settings registry, for `bunicorn --help`; each
+ * Argument definitions (citty's `ArgsDef` shape) generated from the settings registry, for
+ * `bunicorn --help` (`cli/help.ts` renders them); each
  * setting's flags come from `flagsOf` (`src/config/flags.ts`). (Parsing itself is strict and
  * lives in `src/config/cli-args.ts`.)
  */
@@ -19,6 +20,8 @@ export function registryArgs(): ArgsDef {
     APP_MODULE: { type: "positional", required: false, description: "The app: PATH[:EXPORT] or MODULE:FACTORY(ARGS)" },
   };
   for (const s of SETTINGS) {
+    // Python-only settings are errors when set (their validator quotes why): not offered here.
+    if (s.support === "not-applicable") continue;
     const flags = flagsOf(s);
     const long = flags?.long[0];
     if (!flags || !long) continue;
@@ -30,7 +33,7 @@ export function registryArgs(): ArgsDef {
       ...valueHint,
       ...(flags.short ? { alias: [flags.short.slice(1)] } : {}),
     };
-    // citty renders every alias with one dash, so other long flags get their own line.
+    // Aliases are one-letter flags; other long flags get their own line.
     for (const other of flags.long.slice(1)) {
       args[other.slice(2)] = { type, description: `Same as ${long}.`, ...valueHint };
     }

@@ -2,7 +2,7 @@
 /**
  * @module
  * The `bunicorn` command: `bunicorn [OPTIONS] APP_MODULE`. `-h`/`--help` anywhere prints the
- * usage (citty, from the registry: `cli/help.ts`, loaded only then); everything else goes through
+ * usage (from the registry: `cli/help.ts`, loaded only then); everything else goes through
  * the strict registry-driven parser and `runLoaded()`, so a bad flag or value is one `Error:` line
  * and a non-zero exit. `bunicorn ctl ...` (first argument `ctl`) is the control socket's client
  * (`cli/ctl.ts`).

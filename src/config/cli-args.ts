@@ -4,7 +4,7 @@
  *
  * Parsing is strict, unlike citty 0.2's own parser: an unknown flag is an error, and repeatable
  * flags (`-b`, `-e`, `--reload-extra-file`) accumulate. Each setting's flags come from
- * `flagsOf` (`flags.ts`), as do the help text (citty, `cli/args.ts`) and `docs/settings.md`.
+ * `flagsOf` (`flags.ts`), as do the help text (`cli/args.ts`, `cli/help.ts`) and `docs/settings.md`.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { SETTINGS } from "./registry.ts";
