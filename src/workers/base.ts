@@ -55,6 +55,8 @@ export abstract class Worker implements WorkerView {
   inFlight = 0;
   private readonly onRequestDone: (served: number) => void;
   private readonly maxInFlight: number;
+  /** A subclass overrides {@link respond} (checked once, so the default path allocates nothing). */
+  private readonly wrapped: boolean;
 
   constructor(opts: WorkerOptions) {
     this.ppid = opts.arbiter.pid;
@@ -68,6 +70,7 @@ export abstract class Worker implements WorkerView {
     this.functionRefs = opts.functionRefs ?? { functions: {}, configFile: null };
     this.onRequestDone = opts.onRequestDone;
     this.maxInFlight = opts.cfg.worker_connections;
+    this.wrapped = this.respond !== Worker.prototype.respond;
   }
 
   /** Start listening on every listener; resolve once requests can be served. */
@@ -78,6 +81,17 @@ export abstract class Worker implements WorkerView {
 
   /** Stop serving. Graceful: stop accepting, finish in-flight requests, then resolve. */
   abstract stop(graceful: boolean): Promise<void>;
+
+  /**
+   * The per-request hook of plugin worker classes (docs/plugins.md): runs for every request in
+   * place of the app, inside {@link handle} (after `pre_request`, within `worker_connections`,
+   * with errors turned into a plain 500, counted and access-logged with what went on the wire).
+   * `next()` runs the app (or the handler of the Bun route the request took). The default is
+   * `next()`; override it to add headers, answer some requests yourself, time or trace them.
+   */
+  respond(_req: Request, _server: unknown, next: () => Response | Promise<Response>): Response | Promise<Response> {
+    return next();
+  }
 
   /**
    * Handles one request through the app, with `worker_connections`, the `pre_request` and
@@ -94,7 +108,8 @@ export abstract class Worker implements WorkerView {
     let result: Response | Promise<Response>;
     try {
       if (pre_request) this.runHook("pre_request", () => pre_request(this, hookRequest(req)));
-      result = handler === undefined ? this.app.fetch(req, server) : handler(req, server);
+      if (this.wrapped) result = this.respond(req, server, handler === undefined ? () => this.app.fetch(req, server) : () => handler(req, server));
+      else result = handler === undefined ? this.app.fetch(req, server) : handler(req, server);
     } catch (e) {
       result = this.failed(e, req);
     }

@@ -27,9 +27,10 @@ import { createLogger } from "../log/load-logger.ts";
 import type { Logger } from "../log/logger.ts";
 import { libc } from "../os/index.ts";
 import type { WorkerOptions } from "./base.ts";
-import { ProcessWorker } from "./process-worker.ts";
+import type { ProcessWorker } from "./process-worker.ts";
 import type { ListenerSpec } from "./protocol.ts";
 import type { FromThread, LogLevel, ThreadInit, ToThread } from "./thread-protocol.ts";
+import { resolveThreadClass } from "./worker-classes.ts";
 
 const F_DUPFD_CLOEXEC = 1030;
 
@@ -128,7 +129,9 @@ async function start(init: ThreadInit): Promise<void> {
       const fd = dupFd(l.fd);
       return { ...l, fd };
     });
-    server = new ProcessWorker({
+    // The default class, or a plugin class that extends it (src/workers/worker-classes.ts).
+    const ThreadClass = await resolveThreadClass(cfg, init.cwd);
+    server = new ThreadClass({
       age: init.age,
       arbiter: { pid: init.arbiterPid, cfg },
       cfg,

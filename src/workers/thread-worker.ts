@@ -315,10 +315,14 @@ function post(thread: Thread, m: ToThread): void {
   thread.postMessage(m);
 }
 
-/** The request hooks threads run themselves, out of the process's function settings. */
+/**
+ * The functions threads import again, out of the process's function settings: the request hooks
+ * they run, and a worker class given as a class (a plugin class extending the default worker
+ * serves in every thread: src/workers/worker-classes.ts).
+ */
 function requestHookRefs(functions: Readonly<Record<string, string | null>>): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const name of ["pre_request", "post_request"]) if (name in functions) out[name] = functions[name]!;
+  for (const name of ["pre_request", "post_request", "worker_class"]) if (name in functions) out[name] = functions[name]!;
   return out;
 }
 
