@@ -4,7 +4,9 @@
  *
  * 1. a class value passes straight through (config files may export the class itself);
  * 2. `egg:PACKAGE#NAME` (or `egg:PACKAGE`, meaning `#default`): the `"bunicorn"` field of that
- *    package's `package.json`, `{"workers": {"NAME": "./file.ts#Export"}, "loggers": {...}}`;
+ *    package's `package.json`, `{"workers": {"NAME": "./file.ts#Export"}, "loggers": {...}}`:
+ *    the package as the project installed it, else the first-party plugin of that name shipped
+ *    in bunicorn's `plugins/` (first-party.ts);
  * 3. a built-in name (`sync`, `process`, `gthread`; loggers: `default`, `statsd`);
  * 4. `PATH#EXPORT` or `PATH` (default export), a module path relative to the working directory,
  *    or a package specifier.
@@ -12,6 +14,7 @@
 import { existsSync } from "node:fs";
 import { dirname, isAbsolute, resolve } from "node:path";
 import { ConfigError, firstLine } from "../errors.ts";
+import { firstPartyManifest, firstPartyNames } from "./first-party.ts";
 
 export type PluginKind = "workers" | "loggers";
 
@@ -40,7 +43,13 @@ export async function loadClass<T extends AnyClass>(
     try {
       manifestPath = Bun.resolveSync(`${pkg}/package.json`, cwd);
     } catch {
-      return bad(`package ${JSON.stringify(pkg)} is not installed`);
+      // Not installed in the project: a first-party plugin shipped inside bunicorn (first-party.ts).
+      const shipped = firstPartyManifest(pkg!);
+      if (shipped === null) {
+        const known = firstPartyNames().map((p) => p.pkg);
+        return bad(`package ${JSON.stringify(pkg)} is not installed${known.length ? ` (bunicorn ships ${known.join(", ")})` : ""}`);
+      }
+      manifestPath = shipped;
     }
     const manifest = (await Bun.file(manifestPath).json()) as { bunicorn?: Partial<Record<PluginKind, Record<string, string>>> };
     const entry = manifest.bunicorn?.[kind]?.[name!];
