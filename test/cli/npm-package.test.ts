@@ -307,6 +307,28 @@ describe("installed from the npm tarball, no Bun on PATH", () => {
     }, 45_000);
   }
 
+  test("plugins from the installed copy: egg:bunicorn-logfmt#logfmt (shipped in bunicorn, not installed on its own) and a worker class extending bunicorn/worker", async () => {
+    expect(existsSync(join(project, "node_modules/bunicorn-logfmt"))).toBe(false);
+    writeFileSync(
+      join(project, "stamp.ts"),
+      'import { ProcessWorker } from "bunicorn/worker";\n' +
+        "export class Stamp extends ProcessWorker {\n" +
+        "  override async respond(req: Request, server: unknown, next: () => Response | Promise<Response>) {\n" +
+        '    const res = await next();\n    res.headers.set("x-stamp", "yes");\n    return res;\n  }\n}\n',
+    );
+    const port = await freePort();
+    const srv = start([which("npx"), "bunicorn", "app.ts", "-w", "1", "-b", `127.0.0.1:${port}`, "-k", "./stamp.ts#Stamp", "--access-logfile", "-", "--logger-class", "egg:bunicorn-logfmt#logfmt"]);
+    await waitServing(port, srv);
+    const res = await fetch(`http://127.0.0.1:${port}/p?q=1`, { signal: AbortSignal.timeout(3000) });
+    expect(res.headers.get("x-stamp")).toBe("yes");
+    expect(await res.text()).toBe("hello from the scratch project\n");
+    const line = await waitFor("a logfmt access line", () => srv.output().match(/^time=\S+ remote_addr=127\.0\.0\.1 method=GET path=\/p query="q=1" status=200 bytes=31 .*$/m));
+    expect(line[0]).toMatch(/ pid=\d+$/);
+    srv.proc.kill("SIGTERM");
+    await within(srv.proc.exited, 15_000, "npx to exit");
+    await waitFor(`port ${port} closed`, () => portClosed(port), 15_000);
+  }, 45_000);
+
   test("installed with --ignore-scripts (Bun's postinstall not run), the bin finds the platform package's binary", async () => {
     const other = join(tmp, "no-scripts");
     mkdirSync(other);
