@@ -24,3 +24,7 @@ export const LISTEN_PID_ENV = "LISTEN_PID";
 export const LISTEN_FDNAMES_ENV = "LISTEN_FDNAMES";
 /** systemd `sd_notify`: the service manager's datagram socket. */
 export const NOTIFY_SOCKET_ENV = "NOTIFY_SOCKET";
+/** systemd's watchdog: the interval (µs) within which `WATCHDOG=1` must come. */
+export const WATCHDOG_USEC_ENV = "WATCHDOG_USEC";
+/** systemd's watchdog: the pid it watches (when unset, whoever holds `WATCHDOG_USEC`). */
+export const WATCHDOG_PID_ENV = "WATCHDOG_PID";

@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync } from "node:fs";
 import type { Subprocess } from "bun";
-import { INHERITED_FDS_ENV, LISTEN_FDS_ENV, LISTEN_PID_ENV, NOTIFY_SOCKET_ENV, PARENT_ARBITER_ENV, TITLED_ENV } from "../env-names.ts";
+import { INHERITED_FDS_ENV, LISTEN_FDS_ENV, LISTEN_PID_ENV, PARENT_ARBITER_ENV, TITLED_ENV } from "../env-names.ts";
 import { APP_LOAD_ERROR, ConfigError, EXIT_CONFIG_ERROR, firstLine, WORKER_BOOT_ERROR } from "../errors.ts";
 import type { LoadConfigOptions, LoadedConfig } from "../config/load.ts";
 import type { Settings } from "../config/registry.ts";
@@ -19,6 +19,9 @@ import type { Logger } from "../log/logger.ts";
 import { isPid1, OrphanReaper, setProcessComm, tcpMigrateReq } from "../os/process.ts";
 import { VERSION } from "../version.ts";
 import type { ArbiterMessage, WorkerMessage } from "../workers/protocol.ts";
+import { workerClassName } from "../workers/worker-classes.ts";
+import { currentConfiguration } from "./config-log.ts";
+import { ServiceNotifier } from "./service-notify.ts";
 import { clampedLimitWarnings } from "./limit-warnings.ts";
 import { closeListeners, openListeners, workerListenerSpecs, type Listener } from "./listeners.ts";
 import type { Pidfile } from "./pidfile.ts";
@@ -112,6 +115,8 @@ export class Arbiter implements ArbiterView, ControlTarget {
   private stopWatching: (() => void) | null = null;
   private readonly procName: string;
   private captured: number | null = null;
+  /** sd_notify to systemd (src/arbiter/service-notify.ts), when `NOTIFY_SOCKET` is set. */
+  private readonly notifier: ServiceNotifier | null;
   /** `performance.now()` when this arbiter started (for `stats()`). */
   private readonly startedAt = performance.now();
   private readonly control: ControlSocket | null;
@@ -126,6 +131,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
     const env = opts.env ?? process.env;
     this.parentArbiter = env[PARENT_ARBITER_ENV] ? Number(env[PARENT_ARBITER_ENV]) : null;
     this.procName = this.cfg.proc_name ?? opts.loaded.app ?? this.cfg.default_proc_name;
+    this.notifier = ServiceNotifier.fromEnv(env, this.pid, () => this.log);
     this.control = opts.control ?? null;
   }
 
@@ -205,6 +211,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
     } catch (e) {
       if (e instanceof StopLoop) {
         this.log.info("Shutting down: Master");
+        this.notifier?.stopping();
         await this.stop(e.graceful);
         await this.hook("on_exit", this);
         this.cleanup();
@@ -212,6 +219,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
       }
       if (e instanceof HaltServer) {
         this.log.info("Shutting down: Master");
+        this.notifier?.stopping();
         this.log.info("Reason: %s", e.reason);
         await this.stop(true);
         await this.hook("on_exit", this);
@@ -226,6 +234,8 @@ export class Arbiter implements ArbiterView, ControlTarget {
   }
 
   private async start(): Promise<void> {
+    // Gunicorn logs every setting at debug level before it starts.
+    this.log.debug(currentConfiguration(this.cfg, this.loaded.app));
     this.log.info("Starting bunicorn %s", VERSION);
     setProcessComm("bunicorn master");
     for (const sig of ARBITER_SIGNALS) process.on(sig, () => this.signal(sig));
@@ -240,7 +250,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
     }
     for (const l of this.listeners) this.log.info("Listening at: %s (%s)", l.display, this.pid);
     const modes = new Set(this.listeners.map((l) => l.mode));
-    this.log.info("Using worker: %s (%s mode)", String(typeof this.cfg.worker_class === "function" ? this.cfg.worker_class.name : this.cfg.worker_class), [...modes].join(" + "));
+    this.log.info("Using worker: %s (%s mode)", workerClassName(this.cfg), [...modes].join(" + "));
     // limit_request_line / limit_request_fields above Gunicorn's maxima are clamped, as Gunicorn does.
     for (const w of clampedLimitWarnings(this.cfg)) this.log.warning(w);
     if (modes.has("reuse-port")) {
@@ -254,6 +264,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
     if (isPid1()) this.reaper = new OrphanReaper({ isKnown: (pid) => this.workers.has(pid) || pid === this.reexecChild?.pid });
     if (this.cfg.reload) this.startReloader();
     this.control?.serve(this, this.log);
+    this.notifier?.start();
     this.numWorkers = this.cfg.workers;
     this.manageWorkers();
   }
@@ -301,9 +312,11 @@ export class Arbiter implements ArbiterView, ControlTarget {
     if (item !== "RELOAD") this.log.info("Handling signal: %s", item.slice(3).toLowerCase());
     switch (item) {
       case "SIGTERM":
+        this.notifier?.stopping();
         throw new StopLoop(true);
       case "SIGINT":
       case "SIGQUIT":
+        this.notifier?.stopping();
         throw new StopLoop(false);
       case "SIGHUP":
         return this.reload(true);
@@ -348,6 +361,8 @@ export class Arbiter implements ArbiterView, ControlTarget {
     delete env[LISTEN_FDS_ENV];
     delete env[LISTEN_PID_ENV];
     const out = this.captureFd();
+    // The arbiter's batched lines first, so they come before anything the worker logs.
+    this.log.flush();
     let proc: Subprocess;
     try {
       proc = Bun.spawn([process.execPath, WORKER_ENTRY], {
@@ -373,6 +388,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
     this.workers.set(proc.pid, w);
     this.booting.add(w);
     this.log.info("Booting worker with pid: %s", proc.pid);
+    this.log.flush();
     const settings: Record<string, unknown> = {};
     const functions: Record<string, string | null> = {};
     for (const [k, v] of Object.entries(this.cfg)) {
@@ -453,6 +469,8 @@ export class Arbiter implements ArbiterView, ControlTarget {
   }
 
   private kill(w: WorkerHandle, sig: NodeJS.Signals): void {
+    // The arbiter's batched lines first, so they come before what the signal makes the worker log.
+    this.log.flush();
     try {
       w.proc?.kill(sig);
     } catch {}
@@ -505,6 +523,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
     const delay = Math.min(30_000, 500 * 2 ** Math.min(this.bootFailures - 1, 6));
     this.nextSpawnAt = performance.now() + delay;
     this.log.error("Worker (pid:%s) failed to boot; next attempt in %ss", w.pid, (delay / 1000).toFixed(1));
+    this.notifier?.bootFailed([...this.workers.values()].filter((x) => x.booted && !x.stopping).length);
   }
 
   /** Kills hung workers (no heartbeat within `timeout`), workers that never boot, and those past their stop deadline. */
@@ -569,8 +588,13 @@ export class Arbiter implements ArbiterView, ControlTarget {
     }
     if (!this.readyFired && ready >= this.numWorkers && this.numWorkers > 0) {
       this.readyFired = true;
-      if (process.env[NOTIFY_SOCKET_ENV]) systemd().sdNotify(`READY=1\nSTATUS=bunicorn arbiter booted, ${ready} workers\nMAINPID=${this.pid}`);
       void this.hook("when_ready", this);
+    }
+    // READY=1 once a boot or a reload is complete, STATUS= when the counts change.
+    if (this.notifier) {
+      const live = [...this.workers.values()].filter((w) => !w.stopping);
+      const serving = live.filter((w) => w.booted).length;
+      this.notifier.workers({ ready, target: this.numWorkers, serving, booting: live.length - serving });
     }
   }
 
@@ -578,6 +602,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
 
   /** HUP: re-read the config, start a new generation; the old one retires once the new one is ready. */
   private async reload(rereadConfig: boolean): Promise<void> {
+    this.notifier?.reloading();
     if (rereadConfig) {
       this.log.info("Hang up: Master");
       try {
@@ -710,6 +735,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
   }
 
   private cleanup(): void {
+    this.notifier?.close();
     this.pidfile?.unlink();
     this.control?.close();
     this.log.close();

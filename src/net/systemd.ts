@@ -51,6 +51,22 @@ export function listenFds(env: Record<string, string | undefined> = process.env,
 
 const enc = new TextEncoder();
 
+/** `CLOCK_MONOTONIC` (Linux). */
+const CLOCK_MONOTONIC = 1;
+
+/**
+ * `CLOCK_MONOTONIC` in microseconds, for `MONOTONIC_USEC=` (systemd 253+ requires it with
+ * `RELOADING=1`). Neither `performance.now()` nor Bun's `process.hrtime()` is that clock (both
+ * count from the process's start), so it is read through libc. Null off Linux.
+ */
+export function monotonicUsec(): bigint | null {
+  const lib = libc();
+  if (lib === null) return null;
+  const ts = new BigInt64Array(2);
+  if (lib.clock_gettime(CLOCK_MONOTONIC, ts) !== 0) return null;
+  return ts[0]! * 1_000_000n + ts[1]! / 1000n;
+}
+
 /**
  * Send a state string to the service manager (`sd_notify(3)`), e.g. `"READY=1"`,
  * `"STATUS=Gunicorn arbiter booted"`, `"STOPPING=1"`, `"MAINPID=1234"`, `"WATCHDOG=1"`.

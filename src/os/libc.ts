@@ -48,6 +48,7 @@ const symbols = {
   if_nametoindex: { args: ["cstring"], returns: "u32" },
   wait4: { args: ["i32", "ptr", "i32", "ptr"], returns: "i32" },
   execve: { args: ["cstring", "ptr", "ptr"], returns: "i32" },
+  clock_gettime: { args: ["i32", "ptr"], returns: "i32" },
 } as const satisfies Record<string, FFIFunction>;
 
 type Bound = Library<typeof symbols>["symbols"];

@@ -33,6 +33,13 @@ export async function resolveWorkerClass(cfg: Pick<Settings, "worker_class" | "t
   return cls;
 }
 
+/** The worker class's name for the log: `gthread` for `sync` with `threads > 1` (as Gunicorn logs the switch), a class by its name, a reference as given. */
+export function workerClassName(cfg: Pick<Settings, "worker_class" | "threads">): string {
+  const ref = cfg.worker_class;
+  if ((ref === "sync" || ref === "process") && cfg.threads > 1) return "gthread";
+  return typeof ref === "function" ? ref.name : String(ref);
+}
+
 /**
  * The class a `gthread` thread serves with: the default worker, or the plugin class the settings
  * name when it extends the default worker.

@@ -80,10 +80,18 @@ const running = new Set<Bunicorn>();
 /** Starts `bunicorn ARGS` and waits for `readyPattern` (default: N workers booted) in its log. */
 export async function startBunicorn(
   args: string[],
-  opts: { env?: Record<string, string>; cwd?: string; ready?: RegExp | null; workers?: number; timeoutMs?: number } = {},
+  opts: {
+    env?: Record<string, string>;
+    cwd?: string;
+    ready?: RegExp | null;
+    workers?: number;
+    timeoutMs?: number;
+    /** A command that runs bunicorn by `exec "$@"` (so the pid stays bunicorn's), e.g. a shell setting a variable to its own pid. */
+    prefix?: string[];
+  } = {},
 ): Promise<Bunicorn> {
   let out = "";
-  const proc = Bun.spawn([process.execPath, CLI, ...args], {
+  const proc = Bun.spawn([...(opts.prefix ?? []), process.execPath, CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     env: { ...process.env, BUNICORN_CMD_ARGS: "", BUNICORN_LOGLEVEL: "debug", ...opts.env },
     stdin: "ignore",
