@@ -151,7 +151,8 @@ export class ControlSocket {
         return;
       }
     }
-    this.release();
+    // Requests already read (this reload's own, say) are still answered on their connections.
+    this.release(false);
     if (path === null) {
       this.log?.info("Control socket closed");
       return;
@@ -167,14 +168,17 @@ export class ControlSocket {
   /** At exit: answers what is still waiting, closes the socket and removes its file. */
   close(): void {
     this.closed = true;
-    this.release();
+    this.release(true);
   }
 
-  private release(): void {
+  /** Stops listening and removes the file; `exiting`: also answers every connection still waiting. */
+  private release(exiting: boolean): void {
     if (this.waitTimer !== null) clearInterval(this.waitTimer);
     this.waitTimer = null;
-    for (const [s, c] of this.conns) {
-      if (!c.replied) this.reply(s, c, { ok: false, error: "the arbiter is shutting down" });
+    if (exiting) {
+      for (const [s, c] of this.conns) {
+        if (!c.replied) this.reply(s, c, { ok: false, error: "the arbiter is shutting down" });
+      }
     }
     this.listener?.stop(false);
     this.listener = null;

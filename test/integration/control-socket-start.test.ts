@@ -83,6 +83,27 @@ describe("control socket at start", () => {
   });
 });
 
+describe("control socket across HUP", () => {
+  test("a changed control_socket or control_socket_mode in the config file is applied on HUP", async () => {
+    const first = join(dir, "hup-1.sock");
+    const second = join(dir, "hup-2.sock");
+    const config = join(dir, "hup.config.json");
+    writeFileSync(config, JSON.stringify({ control_socket: first }));
+    const port = await freePort();
+    const s = await startBunicorn(["-c", config, `${FIXTURES}/app.ts`, "-w", "1", "-b", `127.0.0.1:${port}`], { workers: 1 });
+    expect((await ctlJson(first, ["show", "stats"])).pid).toBe(s.pid);
+    writeFileSync(config, JSON.stringify({ control_socket: second, control_socket_mode: 0o660 }));
+    // The reply to the reload comes back on the old socket's connection.
+    expect(await ctlJson(first, ["reload"])).toEqual({ generation: 1 });
+    const moved = await waitFor("the new path", async () => (await ctl(["--control-socket", second, "--json", "show", "stats"])).code === 0, 5000, 100);
+    expect(moved).toBe(true);
+    expect(statSync(second).mode & 0o777).toBe(0o660);
+    expect(existsSync(first)).toBe(false);
+    expect(await s.stop()).toBe(0);
+    expect(existsSync(second)).toBe(false);
+  });
+});
+
 describe("control socket across USR2", () => {
   test("the new arbiter leaves the old one's socket alone and takes the path over once the old one exits", async () => {
     const sock = join(dir, "usr2.sock");
