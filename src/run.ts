@@ -17,8 +17,18 @@ import { AppLoadError, ConfigError, EXIT_USAGE_ERROR, firstLine, reportFatal } f
 import { execWithTitle } from "./os/proc-title.ts";
 
 export interface RunOptions {
-  /** `APP_MODULE`, e.g. `"./server.ts:app"`; else the `app` setting. */
+  /**
+   * `APP_MODULE`, e.g. `"./server.ts:app"`; else the `app` setting. A string: workers import the
+   * app themselves, so an app object cannot be passed (one `Error:` line says so). Relative to
+   * the working directory (`cwd`, `chdir`), or to `base` when given.
+   */
   app?: string;
+  /**
+   * Where a relative `app` is found: the caller's `import.meta.url` (or `import.meta.dir`, an
+   * absolute path), so `run({ app: "./server.ts:app", base: import.meta.url })` works from any
+   * working directory. The app becomes an absolute path; `cwd` and `chdir` keep their meaning.
+   */
+  base?: string | URL;
   /** Settings in code: above the config file, below the environment and command line. */
   settings?: Partial<Settings>;
   /** Command-line arguments to parse as well (default: none). */
@@ -30,7 +40,18 @@ export interface RunOptions {
 /** Runs the server until it stops; resolves to the process exit status. */
 export async function run(options: RunOptions = {}): Promise<number> {
   const argv = [...(options.argv ?? [])];
-  if (options.app) argv.push(options.app);
+  let app: unknown = options.app;
+  if ((app != null && typeof app !== "string") || (app && options.base !== undefined)) {
+    // An app object cannot reach the workers; a path relative to the caller (src/app/app-option.ts).
+    const { appObjectError, appRelativeTo } = await import("./app/app-option.ts");
+    if (typeof app !== "string") return reportFatal(appObjectError(app));
+    try {
+      app = appRelativeTo(app, options.base!);
+    } catch (e) {
+      return reportFatal(e);
+    }
+  }
+  if (app) argv.push(app as string);
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   let loaded: LoadedConfig;

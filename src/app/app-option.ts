@@ -1,0 +1,48 @@
+/**
+ * @module
+ * `run({ app, base })`'s app: checked at `run()` time, and made absolute against `base` (the
+ * caller's `import.meta.url`, `import.meta.dir` or a path), so a framework's launcher finds its
+ * app wherever it was started from. Workers are separate processes that import the app by path:
+ * an app object or function cannot reach them.
+ */
+import { statSync } from "node:fs";
+import { dirname, isAbsolute } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError } from "../errors.ts";
+import { parseAppSpec, resolveAppModule } from "./load-app.ts";
+
+/** One line: why an object cannot be passed and what to pass instead. */
+export function appObjectError(value: unknown): ConfigError {
+  const kind = typeof value === "function" ? "a function" : value === null ? "null" : Array.isArray(value) ? "an array" : `an ${typeof value}`;
+  return new ConfigError(
+    `run(): app is ${kind}, not an APP_MODULE string: workers are separate processes that import the app themselves, and an object cannot be passed to another process; export the app from a module and pass its path, e.g. run({ app: "./server.ts:app", base: import.meta.url })`,
+  );
+}
+
+/** The directory `base` names: a `file:` URL or a path, of a file (its directory) or a directory. */
+export function baseDir(base: string | URL): string {
+  let path: string;
+  try {
+    path = base instanceof URL || base.startsWith("file:") ? fileURLToPath(base) : base;
+  } catch {
+    throw new ConfigError(`run(): base ${JSON.stringify(String(base))} is not a file: URL or a path`);
+  }
+  if (!isAbsolute(path)) throw new ConfigError(`run(): base ${JSON.stringify(path)} must be absolute (pass import.meta.url or import.meta.dir)`);
+  try {
+    return statSync(path).isDirectory() ? path : dirname(path);
+  } catch {
+    return dirname(path);
+  }
+}
+
+/**
+ * `spec` with its module made absolute against `base` (`./app.ts:app` → `/srv/app.ts:app`),
+ * resolved as `APP_MODULE` is against the working directory (extension, `index`, dotted names,
+ * packages from `base`'s `node_modules`). Throws `AppLoadError` when nothing is found there.
+ */
+export function appRelativeTo(spec: string, base: string | URL): string {
+  const parsed = parseAppSpec(spec);
+  const file = resolveAppModule(parsed.module, baseDir(base));
+  const rest = spec.trim().slice(parsed.module.length);
+  return file + rest;
+}
