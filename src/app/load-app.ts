@@ -9,7 +9,8 @@
  *
  * The value is a fetch function `(req, server) => Response`, or an object with a `fetch` method
  * (`export default { fetch }`, Hono, Elysia), optionally with Bun `websocket` handlers and Bun
- * `routes` (then `fetch` is optional).
+ * `routes` (then `fetch` is optional). An Elysia app gets its `.ws()` routes wired as its
+ * `listen()` would (src/app/elysia.ts).
  */
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
@@ -189,6 +190,11 @@ export async function loadApp(spec: string, cwd = process.cwd()): Promise<FetchA
     } catch (e) {
       throw new AppLoadError(`Calling ${label}(...) failed: ${firstLine(e)}`);
     }
+  }
+  // Elysia wires its .ws() routes in app.listen(), which a worker never calls (src/app/elysia.ts).
+  if (value !== null && typeof value === "object" && "~adapter" in value) {
+    const elysia = await import("./elysia.ts");
+    if (elysia.isElysiaApp(value)) return elysia.elysiaApp(value, file);
   }
   return toServedApp(value, JSON.stringify(label));
 }
