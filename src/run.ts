@@ -41,14 +41,19 @@ export interface RunOptions {
 export async function run(options: RunOptions = {}): Promise<number> {
   const argv = [...(options.argv ?? [])];
   let app: unknown = options.app;
-  if ((app != null && typeof app !== "string") || (app && options.base !== undefined)) {
-    // An app object cannot reach the workers; a path relative to the caller (src/app/app-option.ts).
-    const { appObjectError, appRelativeTo } = await import("./app/app-option.ts");
-    if (typeof app !== "string") return reportFatal(appObjectError(app));
-    try {
-      app = appRelativeTo(app, options.base!);
-    } catch (e) {
-      return reportFatal(e);
+  const classInCode = typeof options.settings?.worker_class === "function" || typeof options.settings?.logger_class === "function";
+  if ((app != null && typeof app !== "string") || (app && options.base !== undefined) || classInCode) {
+    // Objects and classes cannot reach the workers; a path relative to the caller (src/app/app-option.ts).
+    const { appObjectError, appRelativeTo, classInCodeError } = await import("./app/app-option.ts");
+    if (app != null && typeof app !== "string") return reportFatal(appObjectError(app));
+    const classError = classInCodeError(options.settings);
+    if (classError !== null) return reportFatal(classError);
+    if (app && options.base !== undefined) {
+      try {
+        app = appRelativeTo(app as string, options.base);
+      } catch (e) {
+        return reportFatal(e);
+      }
     }
   }
   if (app) argv.push(app as string);

@@ -3,7 +3,8 @@
  * `run({ app, base })`'s app: checked at `run()` time, and made absolute against `base` (the
  * caller's `import.meta.url`, `import.meta.dir` or a path), so a framework's launcher finds its
  * app wherever it was started from. Workers are separate processes that import the app by path:
- * an app object or function cannot reach them.
+ * an app object or function cannot reach them, nor can a worker or logger class given as a class
+ * in `run({ settings })` (a config file's classes can: workers import the file again).
  */
 import { statSync } from "node:fs";
 import { dirname, isAbsolute } from "node:path";
@@ -45,4 +46,16 @@ export function appRelativeTo(spec: string, base: string | URL): string {
   const file = resolveAppModule(parsed.module, baseDir(base));
   const rest = spec.trim().slice(parsed.module.length);
   return file + rest;
+}
+
+/** A worker or logger class given as a class in `run({ settings })`: why workers cannot get it, what to pass. */
+export function classInCodeError(settings: Readonly<Record<string, unknown>> | undefined): ConfigError | null {
+  for (const name of ["worker_class", "logger_class"]) {
+    const value = settings?.[name];
+    if (typeof value !== "function") continue;
+    return new ConfigError(
+      `${name}: a class given to run() in code cannot reach the worker processes, which import their classes themselves; give it as PATH#EXPORT (e.g. new URL("./my-class.ts", import.meta.url).pathname + "#${value.name || "MyClass"}"), egg:PACKAGE#NAME, or in a config file`,
+    );
+  }
+  return null;
 }

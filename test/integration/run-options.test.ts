@@ -1,7 +1,7 @@
 /**
  * `run()` from a framework's launcher (test/fixtures/run-launcher.ts), started from another
- * working directory: an app object is refused at `run()` time with one `Error:` line saying why
- * and what to pass; an app relative to the caller (`base: import.meta.url`) is found wherever the
+ * working directory: an app object, or a worker class given as a class, is refused at `run()`
+ * time with one `Error:` line saying why and what to pass; an app relative to the caller (`base: import.meta.url`) is found wherever the
  * launcher runs from, and one that is not there is one `Error:` line with the app-load status.
  * (The launcher serving from another directory is examples/launch.ts, in test/examples.test.ts.)
  */
@@ -35,6 +35,14 @@ test("run({ app: <object> }): one Error: line at run() time (no worker started),
   expect(r.stdout).toBe("");
   expect(r.stderr.trim().split("\n")).toEqual([
     'Error: run(): app is an object, not an APP_MODULE string: workers are separate processes that import the app themselves, and an object cannot be passed to another process; export the app from a module and pass its path, e.g. run({ app: "./server.ts:app", base: import.meta.url })',
+  ]);
+});
+
+test("run({ settings: { worker_class: <a class> } }): one Error: line (workers import their class themselves), status 1", async () => {
+  const r = await launch("class", "-b", "127.0.0.1:1");
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim().split("\n")).toEqual([
+    'Error: worker_class: a class given to run() in code cannot reach the worker processes, which import their classes themselves; give it as PATH#EXPORT (e.g. new URL("./my-class.ts", import.meta.url).pathname + "#InCode"), egg:PACKAGE#NAME, or in a config file',
   ]);
 });
 
