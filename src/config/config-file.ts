@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { importFresh } from "./fresh-import.ts";
 import { SETTING_ALIASES, getSetting, suggestSetting } from "./registry.ts";
 import { ConfigError } from "./setting.ts";
 import { firstLine } from "../errors.ts";
@@ -58,7 +58,8 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
   } else if (MODULE_EXTENSIONS.has(ext)) {
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+      // Anew: a HUP reads the file as it is now, not as it was first imported.
+      mod = await importFresh(path);
     } catch (e) {
       throw new ConfigError(`config: failed to load ${path}: ${firstLine(e)}`);
     }

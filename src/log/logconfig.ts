@@ -22,6 +22,7 @@
  */
 import { resolve } from "node:path";
 import type { Settings } from "../config/registry.ts";
+import { importFresh } from "../config/fresh-import.ts";
 import { ConfigError } from "../errors.ts";
 
 export type LogLevelName = "debug" | "info" | "warning" | "error" | "critical";
@@ -69,7 +70,7 @@ export async function resolveLogConfig(cfg: Settings, cwd = process.cwd()): Prom
   let value: unknown;
   try {
     if (path.endsWith(".json") || setting === "logconfig_json") value = await Bun.file(path).json();
-    else value = (await import(Bun.pathToFileURL(path).href)).default;
+    else value = (await importFresh(path)).default; // anew: HUP re-reads it
   } catch (e) {
     throw new ConfigError(`Invalid value for ${setting}: cannot read ${path}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
   }

@@ -81,7 +81,8 @@ const running = new Set<Bunicorn>();
 export async function startBunicorn(
   args: string[],
   opts: {
-    env?: Record<string, string>;
+    /** Added to the environment; `undefined` removes a variable (e.g. the harness's BUNICORN_LOGLEVEL). */
+    env?: Record<string, string | undefined>;
     cwd?: string;
     ready?: RegExp | null;
     workers?: number;
@@ -93,7 +94,7 @@ export async function startBunicorn(
   let out = "";
   const proc = Bun.spawn([...(opts.prefix ?? []), process.execPath, CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
-    env: { ...process.env, BUNICORN_CMD_ARGS: "", BUNICORN_LOGLEVEL: "debug", ...opts.env },
+    env: Object.fromEntries(Object.entries({ ...process.env, BUNICORN_CMD_ARGS: "", BUNICORN_LOGLEVEL: "debug", ...opts.env }).filter(([, v]) => v !== undefined)) as Record<string, string>,
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
