@@ -53,7 +53,7 @@ async function run(cmd: string[], env: Record<string, string> = {}, ms = 8000): 
   }
 }
 
-const cli = (args: string[], env?: Record<string, string>) => run([process.execPath, CLI, ...args], env);
+const cli = (args: string[], env?: Record<string, string>, ms?: number) => run([process.execPath, CLI, ...args], env, ms);
 
 /** One `Error: ...` line on stderr, nothing else (no source excerpt, no stack). */
 function oneErrorLine(r: Result): string {
