@@ -44,7 +44,13 @@ Valid engines are \`auto\`, \`poll\` and \`inotify\`.`,
     scope: "arbiter",
     support: "supported",
     description: `Extends the reload option to also watch and reload on additional files (e.g.,
-templates, configurations, specifications). The flag may be given several times.`,
+templates, configurations, specifications). The flag may be given several times.
+
+An entry with \`*\`, \`?\` or \`[\` is a glob pattern (\`templates/**/*.html\`; \`**\` recurses,
+\`*\` does not match dotfiles), relative to \`chdir\`, expanded again on every check, so a file
+created after start is watched too. A pattern that matches nothing at start is a warning.`,
+    bunNote:
+      "Glob patterns are polled every 0.5 s whatever `reload_engine` says (inotify cannot watch a file that does not exist yet); a matched file's first sighting is not a change, a new mtime or size afterwards is.",
   }),
   defineSetting({
     name: "spew",
