@@ -74,7 +74,12 @@ created after start is watched too. A pattern that matches nothing at start is a
     scope: "cli",
     support: "supported",
     description: `Check the configuration and exit. The exit status is 0 if the configuration is
-correct (the app loads), and 1 if the configuration is incorrect.`,
+correct (the app loads), and 1 if the configuration is incorrect.
+
+Besides the app, it checks what a start would refuse: the worker class and the logger class
+load, every log file (\`errorlog\`, \`accesslog\`, \`logconfig\` targets) can be written (checked,
+not created), and the TLS and \`http_protocols\` settings can be served. Each failure is one
+\`Error:\` line naming the setting, the same line a start would end with.`,
   }),
   defineSetting({
     name: "print_config",
