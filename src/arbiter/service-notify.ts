@@ -9,8 +9,9 @@
  *   was added, TTIN/TTOU, a boot retried);
  * - on a reload (HUP, or `--reload`): `RELOADING=1` with `MONOTONIC_USEC=` (systemd 253+ needs
  *   it for `Type=notify-reload`), then `READY=1` once the new generation has booted; if its
- *   workers cannot boot while the old ones serve, `READY=1` with `STATUS=Reload failed: ...`
- *   (the reload is over, the old generation stays);
+ *   workers cannot boot while the old ones serve, `READY=1` with `STATUS=Reload failed: new
+ *   workers cannot boot; serving with N workers` (the reload is over, the old generation stays;
+ *   the status keeps saying so until the retried boots succeed);
  * - `STOPPING=1` when it starts to stop (TERM, INT, QUIT, or a halt);
  * - `WATCHDOG=1` every `WATCHDOG_USEC / 2` when `WATCHDOG_USEC` is set, and `WATCHDOG_PID` is
  *   unset or names this process, from the arbiter's event loop (a blocked loop stops the pings).
@@ -45,6 +46,8 @@ export interface WorkerCounts {
 
 export class ServiceNotifier {
   private phase: Phase = "booting";
+  /** A reload ended with new workers that cannot boot; cleared once they all have. */
+  private reloadFailed = false;
   private lastStatus = "";
   private warned = false;
   private watchdog: ReturnType<typeof setInterval> | null = null;
@@ -70,8 +73,10 @@ export class ServiceNotifier {
     }
   }
 
-  private serving(pool: WorkerCounts): string {
-    return `Serving with ${workers(pool.serving)}${pool.booting > 0 ? `, ${pool.booting} booting` : ""}`;
+  /** `Serving with N workers[, M booting]`, prefixed by the failure while a failed reload's generation cannot boot. */
+  private serving(pool: Pick<WorkerCounts, "serving" | "booting">): string {
+    const counts = `with ${workers(pool.serving)}${pool.booting > 0 ? `, ${pool.booting} booting` : ""}`;
+    return this.reloadFailed ? `Reload failed: new workers cannot boot; serving ${counts}` : `Serving ${counts}`;
   }
 
   private status(text: string): void {
@@ -97,10 +102,12 @@ export class ServiceNotifier {
    */
   workers(pool: WorkerCounts): void {
     if (this.phase === "stopping") return;
+    const done = pool.ready >= pool.target && pool.target > 0;
     if (this.phase === "booting" || this.phase === "reloading") {
-      if (pool.ready >= pool.target && pool.target > 0) this.ready(this.serving(pool));
+      if (done) this.ready(this.serving(pool));
       return;
     }
+    if (done) this.reloadFailed = false;
     this.status(this.serving(pool));
   }
 
@@ -108,15 +115,17 @@ export class ServiceNotifier {
   reloading(): void {
     if (this.phase === "stopping") return;
     this.phase = "reloading";
+    this.reloadFailed = false;
     const usec = systemd().monotonicUsec();
     this.lastStatus = "Reloading";
     this.send(`RELOADING=1${usec === null ? "" : `\nMONOTONIC_USEC=${usec}`}\nSTATUS=${this.lastStatus}`);
   }
 
-  /** A new worker failed to boot; `serving` old ones still answer. Ends a reload as failed. */
+  /** A new worker failed to boot; `serving` older ones still answer. Ends a reload as failed (`READY=1`, the failure in `STATUS=`). */
   bootFailed(serving: number): void {
     if (this.phase !== "reloading" || serving === 0) return;
-    this.ready(`Reload failed: new workers cannot boot; ${workers(serving)} of the previous generation serving`);
+    this.reloadFailed = true;
+    this.ready(this.serving({ serving, booting: 0 }));
   }
 
   /** The arbiter starts to stop. */
