@@ -747,7 +747,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
       this.log.info("Worker reloading: %s modified", file);
       if (!this.queue.includes("RELOAD")) this.queue.push("RELOAD");
       this.wakeup();
-    });
+    }, (msg) => this.log.warning(msg));
   }
 
   private hook(name: keyof Settings, ...args: unknown[]): Promise<void> {
