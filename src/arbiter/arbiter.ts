@@ -19,6 +19,7 @@ import type { Logger } from "../log/logger.ts";
 import { isPid1, OrphanReaper, setProcessComm, tcpMigrateReq } from "../os/process.ts";
 import { VERSION } from "../version.ts";
 import type { ArbiterMessage, WorkerMessage } from "../workers/protocol.ts";
+import { formatBusy, type BusyRequest, type RequestCounts } from "../workers/request-report.ts";
 import { workerClassName } from "../workers/worker-classes.ts";
 import { currentConfiguration } from "./config-log.ts";
 import { ServiceNotifier } from "./service-notify.ts";
@@ -28,6 +29,9 @@ import type { Pidfile } from "./pidfile.ts";
 import { arbiterStats, workersStats, type ArbiterStats, type WorkerStats } from "./stats.ts";
 import type { ControlSignal, ControlTarget, ListenerInfo } from "./control-commands.ts";
 import type { ControlSocket } from "./control-socket.ts";
+import { megabytes, noteRss, overMemory } from "./memory-limit.ts";
+import type { ListenerBacklog, PoolView } from "./metrics.ts";
+import type { MetricsServer, MetricsSource } from "./metrics-server.ts";
 
 /**
  * Modules an idle arbiter does not need, loaded on first use (each module costs resident memory):
@@ -70,6 +74,15 @@ class WorkerHandle implements WorkerRecord {
   requests = 0;
   inFlight = 0;
   rss = 0;
+  /** Why it is retiring: `max_requests` or `memory` (src/arbiter/memory-limit.ts). */
+  retireReason: string | null = null;
+  /** Heartbeats in a row with RSS over `max_memory`. */
+  memoryStrikes = 0;
+  /** Its metrics counts as of its last heartbeat (`metrics_bind`). */
+  counts: RequestCounts | null = null;
+  /** The requests in flight at its last report, and when it came (stuck-worker forensics). */
+  busy: BusyRequest[] | null = null;
+  busyAt = 0;
   constructor(
     readonly age: number,
     readonly generation: number,
@@ -86,9 +99,11 @@ export interface ArbiterOptions extends LoadConfigOptions {
   log: Logger;
   /** The control socket, already opened by `startArbiter` (`control_socket`). */
   control?: ControlSocket;
+  /** The metrics and health address, already bound by `startArbiter` (`metrics_bind`). */
+  metrics?: MetricsServer;
 }
 
-export class Arbiter implements ArbiterView, ControlTarget {
+export class Arbiter implements ArbiterView, ControlTarget, MetricsSource {
   readonly pid = process.pid;
   cfg: Settings;
   log: Logger;
@@ -122,6 +137,9 @@ export class Arbiter implements ArbiterView, ControlTarget {
   private readonly control: ControlSocket | null;
   /** Set once the loop begins stopping: control commands other than a quick stop are refused. */
   private shuttingDown = false;
+  private readonly metrics: MetricsServer | null;
+  /** `drain_delay` after SIGTERM: still serving, not ready. */
+  private draining = false;
 
   constructor(opts: ArbiterOptions) {
     this.loaded = opts.loaded;
@@ -133,6 +151,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
     this.procName = this.cfg.proc_name ?? opts.loaded.app ?? this.cfg.default_proc_name;
     this.notifier = ServiceNotifier.fromEnv(env, this.pid, () => this.log);
     this.control = opts.control ?? null;
+    this.metrics = opts.metrics ?? null;
   }
 
   get numWorkers(): number {
@@ -149,6 +168,24 @@ export class Arbiter implements ArbiterView, ControlTarget {
     const now = performance.now();
     const src = { pid: this.pid, startedAt: this.startedAt, generation: this.generation, targetWorkers: this.targetWorkers, workers: this.workers.values() };
     return { arbiter: arbiterStats(src, now), workers: workersStats(this.workers.values(), now) };
+  }
+
+  // ---- the metrics address's view (src/arbiter/metrics-server.ts) -----------------------
+
+  /** `/readyz`: at least `workers` workers booted and serving (any generation), not draining or stopping. */
+  readiness(): { ready: boolean; reason: string } {
+    if (this.shuttingDown) return { ready: false, reason: "stopping" };
+    if (this.draining) return { ready: false, reason: "draining" };
+    let serving = 0;
+    for (const w of this.workers.values()) if (w.booted && !w.stopping) serving++;
+    if (this.numWorkers === 0 || serving < this.numWorkers) return { ready: false, reason: `${serving} of ${this.numWorkers} workers serving` };
+    return { ready: true, reason: "" };
+  }
+
+  /** `/metrics`: the worker table and the listeners' backlogs (Bun.serve's is fixed at 512). */
+  poolView(): PoolView {
+    const listeners: ListenerBacklog[] = this.listeners.map((l) => ({ address: l.display, mode: l.mode, backlog: l.mode === "reuse-port" ? 512 : this.cfg.backlog }));
+    return { workers: this.workers.values(), targetWorkers: this.numWorkers, listeners };
   }
 
   // ---- the control socket's view (src/arbiter/control-commands.ts) ---------------------
@@ -195,6 +232,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
         closeListeners(this.listeners, true);
         this.pidfile?.unlink();
         this.control?.close();
+        this.metrics?.close();
         return e instanceof HaltServer ? e.code : EXIT_CONFIG_ERROR;
       }
       throw e;
@@ -210,9 +248,11 @@ export class Arbiter implements ArbiterView, ControlTarget {
       }
     } catch (e) {
       if (e instanceof StopLoop) {
+        // drain_delay: keep serving, not ready, before the stop (INT/QUIT meanwhile: a quick stop).
+        const graceful = e.graceful && (await this.drain());
         this.log.info("Shutting down: Master");
         this.notifier?.stopping();
-        await this.stop(e.graceful);
+        await this.stop(graceful);
         await this.hook("on_exit", this);
         this.cleanup();
         return 0;
@@ -264,6 +304,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
     if (isPid1()) this.reaper = new OrphanReaper({ isKnown: (pid) => this.workers.has(pid) || pid === this.reexecChild?.pid });
     if (this.cfg.reload) this.startReloader();
     this.control?.serve(this, this.log);
+    this.metrics?.attach(this, this.log);
     this.notifier?.start();
     this.numWorkers = this.cfg.workers;
     this.manageWorkers();
@@ -443,12 +484,26 @@ export class Arbiter implements ArbiterView, ControlTarget {
         w.requests = msg.requests;
         w.inFlight = msg.inFlight;
         w.rss = msg.rss;
+        if (msg.counts !== undefined) w.counts = msg.counts;
+        w.busy = msg.busy ?? null;
+        w.busyAt = w.lastBeat;
+        // max_memory: a strike per heartbeat over the limit; manageWorkers recycles (memory-limit.ts).
+        if (this.cfg.max_memory > 0) {
+          noteRss(w, msg.rss, this.cfg.max_memory);
+          if (w.memoryStrikes > 1) this.wakeup();
+        }
+        break;
+      case "busy":
+        // The requests in flight, reported before one runs (src/workers/request-watch.ts).
+        w.busy = msg.busy.length > 0 ? msg.busy : null;
+        w.busyAt = w.lastBeat;
         break;
       case "retiring":
         // max_requests: count it out now so a replacement starts at once; it keeps serving
         // until the replacement is ready (manageWorkers then stops it).
         w.retiring = true;
         w.retiringSince = performance.now();
+        w.retireReason ??= msg.reason;
         this.wakeup();
         break;
       case "abort":
@@ -507,6 +562,8 @@ export class Arbiter implements ArbiterView, ControlTarget {
         this.log.info("Worker (pid:%s) exited with code %s", w.pid, code ?? 0);
       }
       void this.hook("child_exit", this, w);
+      // Its last counts stay in the totals; its restart is counted by reason (src/arbiter/metrics.ts).
+      this.metrics?.pool.workerExited(w);
       if (!w.booted && !w.stopping) this.onBootFailure(w);
     }
   }
@@ -548,6 +605,9 @@ export class Arbiter implements ArbiterView, ControlTarget {
       if (now - w.lastBeat <= timeout) continue;
       if (w.abortedAt === null) {
         this.log.critical("WORKER TIMEOUT (pid:%s)", w.pid);
+        // Stuck-worker forensics: what it was handling at its last report (src/workers/request-watch.ts).
+        const busy = formatBusy(w.busy, now - w.busyAt);
+        if (busy !== null) this.log.error("Worker (pid:%s) was handling: %s", w.pid, busy);
         w.abortedAt = now;
         this.kill(w, "SIGABRT");
       } else if (now - w.abortedAt >= 1000) {
@@ -558,6 +618,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
 
   /** Tops the pool up to `numWorkers`, retires extras, and retires an old generation once the new one is ready. */
   private manageWorkers(): void {
+    if (this.cfg.max_memory > 0) this.recycleOverMemory();
     const all = [...this.workers.values()];
     const current = all.filter((w) => w.generation === this.generation && !w.stopping && !w.retiring);
     const old = all.filter((w) => w.generation !== this.generation && !w.stopping && !w.retiring);
@@ -598,6 +659,17 @@ export class Arbiter implements ArbiterView, ControlTarget {
     }
   }
 
+  /** max_memory: the worker over the limit on two heartbeats in a row is recycled, one at a time (src/arbiter/memory-limit.ts). */
+  private recycleOverMemory(): void {
+    const w = overMemory(this.workers.values(), this.cfg.max_memory);
+    if (w === null) return;
+    this.log.warning("Worker (pid:%s) RSS %s over max_memory %s: recycling", w.pid, megabytes(w.rss), megabytes(this.cfg.max_memory));
+    // As max_requests does: a replacement starts at once, this one stops once it is ready.
+    w.retiring = true;
+    w.retiringSince = performance.now();
+    w.retireReason = "memory";
+  }
+
   // ---- reload, re-exec, stop ---------------------------------------------------------------
 
   /** HUP: re-read the config, start a new generation; the old one retires once the new one is ready. */
@@ -617,6 +689,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
         this.log.close();
         this.log = log;
         this.control?.setLog(log);
+        this.metrics?.setLog(log);
         if (JSON.stringify(this.cfg.bind) !== oldBind) await this.rebind();
         await this.control?.reconfigure(this.cfg);
       } catch (e) {
@@ -731,6 +804,40 @@ export class Arbiter implements ArbiterView, ControlTarget {
     for (const w of exited) {
       this.workers.delete(w.pid);
       void this.hook("child_exit", this, w);
+      this.metrics?.pool.workerExited(w, false);
+    }
+  }
+
+  /**
+   * `drain_delay` after SIGTERM: `/readyz` turns 503 at once and every worker keeps serving for
+   * that many seconds, so a load balancer stops sending traffic, then the graceful stop begins.
+   * The loop keeps running meanwhile (a crashed worker is replaced); INT or QUIT ends the delay
+   * with a quick stop (returns false), another TERM is ignored.
+   */
+  private async drain(): Promise<boolean> {
+    const delay = this.cfg.drain_delay;
+    if (delay <= 0) return true;
+    this.draining = true;
+    this.log.info("Draining for %ss before stopping (readiness: 503)", delay);
+    const end = performance.now() + delay * 1000;
+    try {
+      for (;;) {
+        const left = end - performance.now();
+        if (left <= 0) return true;
+        await this.sleep(Math.min(1000, left));
+        let item: QueueItem | undefined;
+        while ((item = this.queue.shift()) !== undefined) {
+          if (item === "SIGTERM") this.log.info("Handling signal: term (already draining)");
+          else await this.dispatch(item);
+        }
+        this.reap();
+        this.murderWorkers();
+        this.manageWorkers();
+      }
+    } catch (e) {
+      if (e instanceof StopLoop) return e.graceful;
+      if (e instanceof HaltServer) return true;
+      throw e;
     }
   }
 
@@ -738,6 +845,7 @@ export class Arbiter implements ArbiterView, ControlTarget {
     this.notifier?.close();
     this.pidfile?.unlink();
     this.control?.close();
+    this.metrics?.close();
     this.log.close();
   }
 

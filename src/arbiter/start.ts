@@ -59,6 +59,21 @@ export async function startArbiter(loaded: LoadedConfig, ctx: StartContext): Pro
     log.close();
     return reportFatal(e);
   }
-  const arbiter = new Arbiter({ loaded, log, argv: ctx.argv, env: ctx.env, cwd: ctx.cwd, control });
+  // The metrics and health address (metrics_bind), loaded only when set: a taken address is one
+  // `Error:` line; after USR2 the new arbiter takes it over from the old one (metrics-server.ts).
+  let metrics: import("./metrics-server.ts").MetricsServer | undefined;
+  if (cfg.metrics_bind !== null) {
+    const { MetricsServer } = await import("./metrics-server.ts");
+    metrics = new MetricsServer(cfg.metrics_bind);
+    try {
+      const parent = ctx.env[PARENT_ARBITER_ENV];
+      await metrics.open(parent ? Number(parent) : null);
+    } catch (e) {
+      control.close();
+      log.close();
+      return reportFatal(e);
+    }
+  }
+  const arbiter = new Arbiter({ loaded, log, argv: ctx.argv, env: ctx.env, cwd: ctx.cwd, control, metrics });
   return arbiter.run();
 }

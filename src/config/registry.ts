@@ -8,6 +8,7 @@ import { configFileSettings } from "./settings/config-file.ts";
 import { controlSettings } from "./settings/control.ts";
 import { debuggingSettings } from "./settings/debugging.ts";
 import { loggingSettings } from "./settings/logging.ts";
+import { operationsSettings } from "./settings/operations.ts";
 import { processNamingSettings } from "./settings/process-naming.ts";
 import { securitySettings } from "./settings/security.ts";
 import { serverHookSettings } from "./settings/server-hooks.ts";
@@ -26,6 +27,7 @@ const ALL = [
   ...serverHookSettings,
   ...serverMechanicsSettings,
   ...controlSettings,
+  ...operationsSettings,
   ...serverSocketSettings,
   ...workerProcessesSettings,
 ] as const;

@@ -14,6 +14,8 @@ import type { Logger } from "../log/logger.ts";
 import { sendResponse } from "./bun-serve-response.ts";
 import { clientErrorOf, clientErrorResponse } from "./client-error.ts";
 import type { ListenerSpec } from "./protocol.ts";
+import type { RequestReport } from "./request-report.ts";
+import type { RequestWatch } from "./request-watch.ts";
 import { upgradeRecord, UPGRADED, wasUpgraded } from "./websocket-upgrade.ts";
 
 export interface WorkerOptions {
@@ -33,6 +35,8 @@ export interface WorkerOptions {
   functionRefs?: { functions: Readonly<Record<string, string | null>>; configFile: string | null };
   /** Called after each request with the running total, so the runner can recycle the worker. */
   onRequestDone: (served: number) => void;
+  /** In-flight requests and metrics for the arbiter (src/workers/request-watch.ts); absent when neither is wanted. */
+  watch?: RequestWatch | null;
 }
 
 const SERVER_ERROR = "Internal Server Error";
@@ -55,6 +59,8 @@ export abstract class Worker implements WorkerView {
   inFlight = 0;
   private readonly onRequestDone: (served: number) => void;
   private readonly maxInFlight: number;
+  /** Null unless the arbiter wants in-flight requests or metrics (one check per request). */
+  private readonly requestWatch: RequestWatch | null;
   /** A subclass overrides {@link respond} (checked once, so the default path allocates nothing). */
   private readonly wrapped: boolean;
 
@@ -71,6 +77,16 @@ export abstract class Worker implements WorkerView {
     this.onRequestDone = opts.onRequestDone;
     this.maxInFlight = opts.cfg.worker_connections;
     this.wrapped = this.respond !== Worker.prototype.respond;
+    this.requestWatch = opts.watch ?? null;
+  }
+
+  /**
+   * What the heartbeat tells the arbiter about requests: the oldest in flight, and the status
+   * and duration counts when `metrics_bind` is set. (A class whose requests run elsewhere, such
+   * as gthread's threads, gathers them from there.)
+   */
+  requestReport(): RequestReport {
+    return this.requestWatch === null ? {} : this.requestWatch.report();
   }
 
   /** Start listening on every listener; resolve once requests can be served. */
@@ -100,9 +116,13 @@ export abstract class Worker implements WorkerView {
    */
   handle(req: Request, server: unknown, record = true, handler?: (req: Request, server: unknown) => Response | Promise<Response>): Response | Promise<Response> {
     if (this.inFlight >= this.maxInFlight) {
+      this.requestWatch?.refused(503);
       return new Response("Service Unavailable", { status: 503, headers: { "content-type": "text/plain", connection: "close" } });
     }
     this.inFlight++;
+    // In flight for the arbiter's forensics, timed for the metrics (src/workers/request-watch.ts).
+    const watch = this.requestWatch;
+    const start = watch === null ? 0 : watch.begin(req);
     const { pre_request, post_request } = this.cfg;
     const log = record && this.log.wantsRecords ? performance.now() : -1;
     let result: Response | Promise<Response>;
@@ -115,24 +135,25 @@ export abstract class Worker implements WorkerView {
     }
     if (result instanceof Response && !post_request) {
       // An upgraded request is a 101 whatever the app returns (Hono returns `new Response(null)`).
-      if (wasUpgraded(req)) return this.upgraded(req, log);
-      this.done();
+      if (wasUpgraded(req)) return this.upgraded(req, log, start, false);
+      this.done(req, result.status, start, false);
       return log >= 0 ? this.logAccess(req, server, result, log) : result;
     }
+    if (watch !== null) watch.hold(req);
     return Promise.resolve(result).then(
       (res) => {
         // After `server.upgrade(req)` the app returns nothing (or a Response Bun ignores): a 101, not an error.
-        if (wasUpgraded(req)) return this.upgraded(req, log);
+        if (wasUpgraded(req)) return this.upgraded(req, log, start, true);
         const checked = res instanceof Response ? res : this.failed(new TypeError("the app returned a non-Response value"), req);
         if (post_request) this.runHook("post_request", () => post_request(this, hookRequest(req), environOf(req), checked));
-        this.done();
+        this.done(req, checked.status, start, true);
         return log >= 0 ? this.logAccess(req, server, checked, log) : checked;
       },
       (e) => {
         const res = this.failed(e, req);
         // As in Gunicorn, post_request runs for a failed request too, with the error response.
         if (post_request) this.runHook("post_request", () => post_request(this, hookRequest(req), environOf(req), res));
-        this.done();
+        this.done(req, res.status, start, true);
         return log >= 0 ? this.logAccess(req, server, res, log) : res;
       },
     );
@@ -147,15 +168,16 @@ export abstract class Worker implements WorkerView {
   }
 
   /** An upgraded request: counted, its 101 logged (`post_request` has no Response to get). */
-  private upgraded(req: Request, log: number): Response {
-    this.done();
+  private upgraded(req: Request, log: number, start: number, held: boolean): Response {
+    this.done(req, 101, start, held);
     if (log >= 0) this.log.access(upgradeRecord(req, performance.now() - log));
     return UPGRADED;
   }
 
-  private done(): void {
+  private done(req: Request, status: number, start: number, held: boolean): void {
     this.inFlight--;
     this.requests++;
+    if (this.requestWatch !== null) this.requestWatch.end(req, status, start, held);
     this.onRequestDone(this.requests);
   }
 

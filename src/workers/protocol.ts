@@ -5,13 +5,16 @@
  *
  * worker → arbiter: `booted` (app loaded and listening: the readiness signal), `heartbeat` (from
  * the event loop, every `min(1 s, timeout/4)` but at least 100 ms apart; every second when
- * `timeout` is 0), `retiring` (max_requests reached), `abort` (kill this worker now, as a
- * timed-out one: a gthread worker whose thread is stuck in reuse-port mode, see
- * `thread-worker.ts`).
+ * `timeout` is 0; it also carries the requests in flight and, with `metrics_bind`, the status
+ * and duration counts: src/workers/request-report.ts), `busy` (the requests in flight, sent
+ * before a request runs: see src/workers/request-watch.ts), `retiring` (max_requests reached),
+ * `abort` (kill this worker now, as a timed-out one: a gthread worker whose thread is stuck in
+ * reuse-port mode, see `thread-worker.ts`).
  * arbiter → worker: `init` (first message), `reopen-logs` (USR1). Stopping is by signal: SIGTERM
  * (graceful), SIGQUIT or SIGINT (quick).
  */
 import type { Settings } from "../config/registry.ts";
+import type { BusyRequest, RequestReport } from "./request-report.ts";
 
 /**
  * The two listening modes (docs/design.md, "Listening"): `reuse-port`, each worker binds its own
@@ -51,6 +54,7 @@ export type ArbiterMessage = WorkerInit | { type: "reopen-logs" };
 
 export type WorkerMessage =
   | { type: "booted" }
-  | { type: "heartbeat"; requests: number; inFlight: number; rss: number }
+  | ({ type: "heartbeat"; requests: number; inFlight: number; rss: number } & RequestReport)
+  | { type: "busy"; busy: BusyRequest[] }
   | { type: "retiring"; reason: string }
   | { type: "abort"; reason: string };

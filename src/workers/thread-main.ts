@@ -29,6 +29,7 @@ import { libc } from "../os/index.ts";
 import type { WorkerOptions } from "./base.ts";
 import type { ProcessWorker } from "./process-worker.ts";
 import type { ListenerSpec } from "./protocol.ts";
+import { RequestWatch } from "./request-watch.ts";
 import type { FromThread, LogLevel, ThreadInit, ToThread } from "./thread-protocol.ts";
 import { resolveThreadClass } from "./worker-classes.ts";
 
@@ -81,13 +82,15 @@ const log: LogMethods & { wantsRecords: boolean; access(r: AccessRecord): void; 
 };
 
 let server: ProcessWorker | null = null;
+/** In-flight requests and metrics for the process (src/workers/request-watch.ts), when wanted. */
+let watch: RequestWatch | null = null;
 let beat: ReturnType<typeof setInterval> | null = null;
 let stopping = false;
 let flushPending = false;
 
 const report = () => {
   flushPending = false;
-  if (server) post({ type: "beat", requests: server.requests, inFlight: server.inFlight });
+  if (server) post({ type: "beat", requests: server.requests, inFlight: server.inFlight, ...server.requestReport() });
 };
 
 // Like the process runner: an app's stray error is logged, the thread keeps serving.
@@ -118,6 +121,9 @@ async function start(init: ThreadInit): Promise<void> {
     return;
   }
   const cfg = init.settings as unknown as Settings;
+  if (cfg.timeout > 0 || cfg.metrics_bind !== null) {
+    watch = new RequestWatch({ forensics: cfg.timeout > 0, metrics: cfg.metrics_bind !== null, send: (busy) => post({ type: "busy", busy }) });
+  }
   try {
     accessLog = await createLogger(cfg, "worker", init.cwd, true);
   } catch (e) {
@@ -140,6 +146,7 @@ async function start(init: ThreadInit): Promise<void> {
       app,
       appSpec: init.app,
       tls: init.tls,
+      watch,
       onRequestDone: () => {
         if (init.eager && !flushPending) {
           flushPending = true;
@@ -155,7 +162,10 @@ async function start(init: ThreadInit): Promise<void> {
     post({ type: "failed", appLoad: false, message: firstLine(e) });
     return;
   }
-  beat = setInterval(report, init.beatMs);
+  beat = setInterval(() => {
+    report();
+    watch?.tick();
+  }, init.beatMs);
   post({ type: "ready", threadId });
 }
 
@@ -171,7 +181,7 @@ async function stop(graceful: boolean): Promise<void> {
       log.error("Error while stopping thread %s: %s", threadId, firstLine(e));
     }
   }
-  post({ type: "stopped", requests: s?.requests ?? 0 });
+  post({ type: "stopped", requests: s?.requests ?? 0, ...s?.requestReport() });
   // Ends this thread only.
   process.exit(0);
 }

@@ -6,10 +6,13 @@
  *
  * main → thread: `init` (first message), `stop`.
  * thread → main: `ready` (app loaded, listening), `failed` (before `ready`), `beat` (every
- * `beatMs` from the thread's event loop, and soon after a request when `eager`), `log`,
+ * `beatMs` from the thread's event loop, and soon after a request when `eager`; with the
+ * requests in flight and the metrics' counts, src/workers/request-report.ts), `busy` (the
+ * requests in flight, posted before a request runs: src/workers/request-watch.ts), `log`,
  * `stopped` (just before the thread exits).
  */
 import type { ListenerSpec } from "./protocol.ts";
+import type { BusyRequest, RequestReport } from "./request-report.ts";
 import type { TlsOptions } from "./tls-options.ts";
 
 export interface ThreadInit {
@@ -41,6 +44,7 @@ export type LogLevel = "debug" | "info" | "warning" | "error" | "critical" | "ex
 export type FromThread =
   | { type: "ready"; threadId: number }
   | { type: "failed"; appLoad: boolean; message: string }
-  | { type: "beat"; requests: number; inFlight: number }
+  | ({ type: "beat"; requests: number; inFlight: number } & RequestReport)
+  | { type: "busy"; busy: BusyRequest[] }
   | { type: "log"; level: LogLevel; msg: string; args: unknown[] }
-  | { type: "stopped"; requests: number };
+  | ({ type: "stopped"; requests: number } & RequestReport);

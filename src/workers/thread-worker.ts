@@ -37,6 +37,7 @@
 import { AppLoadError } from "../errors.ts";
 import { callHook } from "../config/call-hook.ts";
 import { Worker, type WorkerOptions } from "./base.ts";
+import { addCounts, emptyCounts, formatBusy, oldestBusy, type BusyRequest, type RequestCounts, type RequestReport } from "./request-report.ts";
 import type { FromThread, ThreadInit, ToThread } from "./thread-protocol.ts";
 import { resolveTlsOptions, type TlsOptions } from "./tls-options.ts";
 
@@ -51,6 +52,11 @@ interface Slot {
   requests: number;
   inFlight: number;
   threadId: number;
+  /** The requests in flight at the thread's last report, and when it came (stuck-thread forensics). */
+  busy: BusyRequest[] | null;
+  busyAt: number;
+  /** The thread's metrics counts at its last beat (`metrics_bind`). */
+  counts: RequestCounts | null;
   /** Settles when the thread is ready (resolve) or fails/ends before that (reject). */
   booted: Promise<void>;
   /** Resolves once the thread has ended. */
@@ -68,6 +74,8 @@ export class ThreadWorker extends Worker {
   private slots: (Slot | null)[] = [];
   /** Requests served by threads that are gone. */
   private retired = 0;
+  /** Metrics counts of threads that are gone (null without `metrics_bind`). */
+  private readonly retiredCounts: RequestCounts | null;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private readonly retryTimers = new Set<ReturnType<typeof setTimeout>>();
   private readonly backoff = new Map<number, number>();
@@ -80,6 +88,7 @@ export class ThreadWorker extends Worker {
   constructor(opts: WorkerOptions) {
     super(opts);
     this.notify = opts.onRequestDone;
+    this.retiredCounts = opts.cfg.metrics_bind !== null ? emptyCounts() : null;
     this.beatMs = Math.max(50, Math.min(500, (opts.cfg.timeout * 1000) / 4 || 500));
   }
 
@@ -144,6 +153,9 @@ export class ThreadWorker extends Worker {
       requests: 0,
       inFlight: 0,
       threadId: 0,
+      busy: null,
+      busyAt: now,
+      counts: null,
       booted: new Promise<void>((res, rej) => {
         ready = res;
         fail = rej;
@@ -159,7 +171,12 @@ export class ThreadWorker extends Worker {
       switch (m.type) {
         case "beat":
           slot.lastBeat = performance.now();
+          this.noteRequests(slot, m.busy ?? null, m.counts);
           this.count(slot, m.requests, m.inFlight);
+          break;
+        case "busy":
+          slot.lastBeat = performance.now();
+          this.noteRequests(slot, m.busy.length > 0 ? m.busy : null, undefined);
           break;
         case "ready":
           if (slot.state !== "booting") break;
@@ -177,6 +194,7 @@ export class ThreadWorker extends Worker {
           }
           break;
         case "stopped":
+          this.noteRequests(slot, null, m.counts);
           this.count(slot, m.requests, 0);
           break;
         case "log":
@@ -222,6 +240,30 @@ export class ThreadWorker extends Worker {
     for (const s of this.slots) if (s !== null && s.state !== "gone") post(s.thread, { type: "reopen-logs" });
   }
 
+  /** A thread's report: its requests in flight and its metrics counts. */
+  private noteRequests(slot: Slot, busy: BusyRequest[] | null, counts: RequestCounts | undefined): void {
+    slot.busy = busy;
+    slot.busyAt = performance.now();
+    if (counts !== undefined) slot.counts = counts;
+  }
+
+  /** The threads' reports together: their oldest requests in flight, and the sum of their counts (those of gone threads included). */
+  override requestReport(): RequestReport {
+    const now = performance.now();
+    const lists: BusyRequest[][] = [];
+    const counts = this.retiredCounts === null ? null : addCounts(emptyCounts(), this.retiredCounts);
+    for (const s of this.slots) {
+      if (!s || s.state === "gone") continue;
+      if (s.busy !== null) lists.push(s.busy.map((b) => ({ ...b, ageMs: b.ageMs + Math.round(now - s.busyAt) })));
+      if (counts !== null && s.counts !== null) addCounts(counts, s.counts);
+    }
+    const out: RequestReport = {};
+    const busy = oldestBusy(lists);
+    if (busy !== undefined) out.busy = busy;
+    if (counts !== null) out.counts = counts;
+    return out;
+  }
+
   /** Adds a thread's counters into the worker's totals; calls the runner when requests grew. */
   private count(slot: Slot, requests: number, inFlight: number): void {
     slot.requests = Math.max(slot.requests, requests);
@@ -251,6 +293,9 @@ export class ThreadWorker extends Worker {
     slot.state = "gone";
     this.retired += slot.requests;
     slot.requests = 0;
+    if (this.retiredCounts !== null && slot.counts !== null) addCounts(this.retiredCounts, slot.counts);
+    slot.counts = null;
+    slot.busy = null;
     slot.inFlight = 0;
     this.refresh();
     if (this.slots[slot.index] === slot) this.slots[slot.index] = null;
@@ -288,6 +333,9 @@ export class ThreadWorker extends Worker {
   private async abort(slot: Slot): Promise<void> {
     slot.state = "stopping";
     this.log.critical("THREAD TIMEOUT (pid:%s thread:%s)", this.pid, slot.threadId);
+    // Stuck-thread forensics: what it was handling at its last report (src/workers/request-watch.ts).
+    const busy = formatBusy(slot.busy, performance.now() - slot.busyAt);
+    if (busy !== null) this.log.error("Thread %s was handling: %s", slot.threadId, busy);
     // worker_abort runs here, on the main thread, before terminate(): the stuck thread cannot
     // run any JavaScript (and hooks, being functions, never reach threads anyway). It gets at
     // most ABORT_HOOK_MS so a slow hook cannot keep a stuck thread alive.

@@ -20,6 +20,7 @@ import type { Logger } from "../log/logger.ts";
 import { dropPrivileges, resolveGroup, resolveUser, setProcessComm } from "../os/index.ts";
 import type { Worker } from "./base.ts";
 import type { ArbiterMessage, WorkerInit, WorkerMessage } from "./protocol.ts";
+import { RequestWatch } from "./request-watch.ts";
 import { resolveWorkerClass } from "./worker-classes.ts";
 
 const send = (msg: WorkerMessage) => {
@@ -34,6 +35,8 @@ let log: Logger = new ErrorLog();
 let exiting = false;
 let cfg: Settings;
 let arbiterInfo: ArbiterInfo;
+/** Sends a heartbeat now (set once booted): the last one, after a graceful stop, carries the final counts. */
+let heartbeat: (() => void) | null = null;
 
 function exitNow(code: number): never {
   log.close();
@@ -56,6 +59,7 @@ async function gracefulExit(code = 0): Promise<void> {
     }
     await runHook("worker_exit", arbiterInfo, worker);
   }
+  heartbeat?.();
   log.info("Worker exiting (pid: %s)", process.pid);
   exitNow(code);
 }
@@ -110,7 +114,14 @@ async function boot(init: WorkerInit): Promise<void> {
   });
   const maxRequests = cfg.max_requests > 0 ? cfg.max_requests + Math.floor(Math.random() * (cfg.max_requests_jitter + 1)) : 0;
   let retiring = false;
+  // The requests in flight for the arbiter's stuck-worker forensics (with a timeout), and the
+  // metrics' counts (metrics_bind): src/workers/request-watch.ts. Neither: nothing per request.
+  const watch =
+    cfg.timeout > 0 || cfg.metrics_bind !== null
+      ? new RequestWatch({ forensics: cfg.timeout > 0, metrics: cfg.metrics_bind !== null, send: (busy) => send({ type: "busy", busy }) })
+      : null;
   worker = new WorkerClass({
+    watch,
     age: init.age,
     arbiter: arbiterInfo,
     cfg,
@@ -156,11 +167,13 @@ async function boot(init: WorkerInit): Promise<void> {
   send({ type: "booted" });
 
   const beat = Math.min(1000, Math.max(100, (cfg.timeout * 1000) / 4 || 1000));
+  const w = worker;
+  heartbeat = () => send({ type: "heartbeat", requests: w.requests, inFlight: w.inFlight, rss: process.memoryUsage.rss(), ...w.requestReport() });
   setInterval(() => {
-    const w = worker!;
     // Reparented: the arbiter is gone even if the IPC channel did not say so.
     if (process.ppid !== init.arbiterPid) void gracefulExit(0);
-    send({ type: "heartbeat", requests: w.requests, inFlight: w.inFlight, rss: process.memoryUsage.rss() });
+    heartbeat!();
+    watch?.tick();
   }, beat);
 }
 
