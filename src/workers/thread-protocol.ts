@@ -23,7 +23,7 @@ export interface ThreadInit {
   cwd: string;
   /** The worker's settings with function values (hooks, classes) set to null. */
   settings: Record<string, unknown>;
-  /** The request hooks and a class-valued `worker_class` a thread imports again (`PATH#EXPORT`, or null: from `configFile`). */
+  /** The request hooks and class-valued `worker_class`/`logger_class` a thread imports again (`PATH#EXPORT`, or null: from `configFile`). */
   hooks: Record<string, string | null>;
   configFile: string | null;
   /** The process's listeners; a thread listens on its own `dup()` of each shared-socket listener's fd. */

@@ -365,12 +365,13 @@ function post(thread: Thread, m: ToThread): void {
 
 /**
  * The functions threads import again, out of the process's function settings: the request hooks
- * they run, and a worker class given as a class (a plugin class extending the default worker
- * serves in every thread: src/workers/worker-classes.ts).
+ * they run, a worker class given as a class (a plugin class extending the default worker serves
+ * in every thread: src/workers/worker-classes.ts), and a logger class given as a class (each
+ * thread writes its own access lines).
  */
 function requestHookRefs(functions: Readonly<Record<string, string | null>>): Record<string, string | null> {
   const out: Record<string, string | null> = {};
-  for (const name of ["pre_request", "post_request", "worker_class"]) if (name in functions) out[name] = functions[name]!;
+  for (const name of ["pre_request", "post_request", "worker_class", "logger_class"]) if (name in functions) out[name] = functions[name]!;
   return out;
 }
 
