@@ -7,6 +7,7 @@
  */
 import type { SocketHandler, SocketListener } from "bun";
 import { bodyPolicy, DEFAULT_BODY_MIN_RATE, DEFAULT_BODY_TIMEOUT, type BodyPolicy } from "./body-timeout.ts";
+import { closeDrained, DRAIN_IDLE_GRACE_MS, DRAIN_TICK_MS } from "./drain.ts";
 import type { Conn } from "./engine.ts";
 import { accessRecord, exchangeOf, type Exchange } from "./_exchange.ts";
 import { ipMatcher } from "../net/ip.ts";
@@ -22,8 +23,6 @@ import type { SendData } from "./websocket/server-websocket.ts";
 /** The WebSocket code (`_upgrade.ts`, `websocket/`: about 1 MiB RSS), loaded only for an app with `websocket` handlers. */
 type WebSocketCode = typeof import("./_upgrade.ts");
 
-/** How long a connection accepted just before a graceful stop may take to send its first request. */
-const FIRST_REQUEST_GRACE_MS = 1000;
 const DEFAULT_MAX_BODY = 128 * 1024 * 1024;
 /** `maxBufferedHeads`' default: the incomplete request heads all connections may hold. */
 const DEFAULT_MAX_BUFFERED_HEADS = 32 * 1024 * 1024;
@@ -69,6 +68,8 @@ export class Server implements HttpEngine {
   stopping = false;
   private listener: SocketListener<Server> | null = null;
   private sweepTimer: ReturnType<typeof setInterval>;
+  /** The Date clock is held until the stop completes (responses still go out while draining). */
+  private holdsClock = true;
   private stopWaiters: (() => void)[] = [];
 
   constructor(target: HttpTarget, o: HttpEngineOptions, handlers: { plain: SocketHandler<Conn>; proxy: SocketHandler<Conn> }) {
@@ -126,22 +127,6 @@ export class Server implements HttpEngine {
 
   connOpened(c: Conn): void {
     this.conns.add(c);
-    if (this.stopping) this.closeUnlessFirstRequest(c);
-  }
-
-  /**
-   * Graceful stop: a connection that has not sent its first request yet was accepted just
-   * before the listener closed; closing it now would fail that client. Give it a moment to send
-   * its request (answered with `Connection: close`), then close it.
-   */
-  private closeUnlessFirstRequest(c: Conn): void {
-    if (c.served > 0 || c.hasPartialInput() || c.queue.length > 0) {
-      c.closeSoon();
-      return;
-    }
-    setTimeout(() => {
-      if (!c.closed && c.queue.length === 0 && c.served === 0 && !c.hasPartialInput()) c.closeSoon();
-    }, FIRST_REQUEST_GRACE_MS);
   }
 
   /** A connection closed (null: the last WebSocket did). */
@@ -221,19 +206,22 @@ export class Server implements HttpEngine {
     });
     if (!this.stopping) {
       this.stopping = true;
-      clearInterval(this.sweepTimer);
-      releaseClock();
       const l = this.listener;
       this.listener = null;
       if (l !== null) l.stop(false);
-      for (const c of this.conns) {
-        if (!graceful) {
+      clearInterval(this.sweepTimer);
+      if (graceful) {
+        // The drain (drain.ts): idle connections are kept for their grace, answered with
+        // `Connection: close` if a request comes; deadlines (slow heads, bodies) still apply.
+        this.sweepTimer = setInterval(() => {
+          this.sweep();
+          closeDrained(this.conns, performance.now(), DRAIN_IDLE_GRACE_MS);
+        }, DRAIN_TICK_MS);
+        this.sweepTimer.unref();
+      } else {
+        for (const c of this.conns) {
           c.readDone = true;
           c.socket.terminate();
-        } else if (c.queue.length === 0) {
-          this.closeUnlessFirstRequest(c);
-        } else {
-          c.readDone = true;
         }
       }
     } else if (!graceful) {
@@ -246,6 +234,11 @@ export class Server implements HttpEngine {
   }
 
   private resolveStop(): void {
+    clearInterval(this.sweepTimer);
+    if (this.holdsClock) {
+      this.holdsClock = false;
+      releaseClock();
+    }
     this.ws?.stop();
     const w = this.stopWaiters;
     this.stopWaiters = [];

@@ -34,7 +34,7 @@ export function writePlainError(conn: Conn, ex: Exchange): void {
   ex.status = status;
   // A failed handler (500) leaves the protocol state intact: keep the connection unless something
   // else says otherwise. Protocol errors, 413 and 503 always close.
-  if (status !== 500 || conn.server.stopping || conn.unreadBodyForbidsKeepAlive(ex)) ex.keepAlive = false;
+  if (status !== 500 || conn.closesOnStop(ex) || conn.unreadBodyForbidsKeepAlive(ex)) ex.keepAlive = false;
   const body = `${STATUS_TEXT[status] ?? "Error"}\n`;
   ex.bytesSent = body.length;
   const http10 = ex.head !== null && ex.head.versionMinor === 0;

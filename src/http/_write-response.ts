@@ -33,7 +33,8 @@ import { writeStream } from "./_write-stream.ts";
 export function writeResponse(conn: Conn, ex: Exchange, res: Response): boolean {
   const status = res.status;
   ex.status = status;
-  if (conn.server.stopping) ex.keepAlive = false;
+  // A graceful stop: the answer to the last request read closes the connection (engine.ts closesOnStop).
+  if (conn.closesOnStop(ex)) ex.keepAlive = false;
   // Responding before the request body was read: a big or chunked rest is not drained, the connection closes.
   if (conn.unreadBodyForbidsKeepAlive(ex)) ex.keepAlive = false;
   const isHead = ex.head !== null && ex.head.method === "HEAD";

@@ -74,6 +74,8 @@ export class Conn implements BodyOwner {
   private headHeld = 0;
   /** When the connection is closed for silence (0: never, while a response is pending). */
   deadline: number;
+  /** When the connection last became idle (accepted, or its last response sent): a graceful stop's grace counts from it (`drain.ts`). */
+  private idleAt: number;
   private headDeadline = 0;
   private peerEnded = false;
   /** The request body being received; a detached one is read and dropped. */
@@ -104,7 +106,8 @@ export class Conn implements BodyOwner {
   ) {
     this.parser = new HttpRequestParser(server.cfg.parser);
     this.output = new Output(socket);
-    this.deadline = performance.now() + server.cfg.headerTimeoutMs;
+    this.idleAt = performance.now();
+    this.deadline = this.idleAt + server.cfg.headerTimeoutMs;
     const mode = server.proxyMode;
     if (mode !== null) {
       const peer = this.peerAddress();
@@ -176,6 +179,24 @@ export class Conn implements BodyOwner {
     this.server.connClosed(this);
   }
 
+  /**
+   * When the connection became idle: nothing being read or answered, nothing left to send; -1
+   * when it is not idle. A graceful stop closes it once it has been idle for its grace (`drain.ts`).
+   */
+  idleSince(): number {
+    if (this.closed || this.readDone || this.queue.length > 0 || this.body !== null || this.stash !== null || this.output.pending || this.hasPartialInput()) return -1;
+    return this.idleAt;
+  }
+
+  /**
+   * During a graceful stop, whether `ex`'s response ends the connection (`Connection: close`):
+   * it does when no request read after it waits for an answer, so pipelined requests already
+   * read are all answered, and the last answer says the connection closes.
+   */
+  closesOnStop(ex: Exchange): boolean {
+    return this.server.stopping && this.queue[this.queue.length - 1] === ex;
+  }
+
   /** Ends the connection after pending output. */
   closeSoon(): void {
     this.readDone = true;
@@ -231,6 +252,9 @@ export class Conn implements BodyOwner {
       this.protocolError(err);
     }
     this.inProcess = false;
+    // Stopping: the answers to what this read brought were held back until all of it was parsed,
+    // so that only the last one says `Connection: close` (closesOnStop).
+    if (this.server.stopping && !this.closed) this.pump();
     // Paused for body backpressure, but the body ended (or was dropped) meanwhile: read again.
     if (this.paused && this.canRead()) {
       if (this.stash === null) {
@@ -303,7 +327,10 @@ export class Conn implements BodyOwner {
     else if (this.parser.buffered > 0) this.deadline = this.headDeadline;
     // Not idle while responses are still going out (their stall is `sendTimeout`'s).
     else if (this.queue.length > 0 || this.output.pending) this.deadline = 0;
-    else this.deadline = now + this.server.cfg.keepalive * 1000;
+    else {
+      this.idleAt = now;
+      this.deadline = now + this.server.cfg.keepalive * 1000;
+    }
   }
 
   /**
@@ -349,7 +376,8 @@ export class Conn implements BodyOwner {
   private dispatch(head: RequestHead, buf: Uint8Array, pos: number): number {
     const server = this.server;
     const cfg = server.cfg;
-    const keepAlive = head.keepAlive && cfg.keepalive > 0 && !server.stopping && head.method !== "CONNECT";
+    // While stopping, the writer decides whether this one closes the connection (closesOnStop).
+    const keepAlive = head.keepAlive && cfg.keepalive > 0 && head.method !== "CONNECT";
     const ex = new Exchange(this, head, keepAlive);
     this.queue.push(ex);
     server.inFlight++;
@@ -526,7 +554,8 @@ export class Conn implements BodyOwner {
     }
     ex.res = res;
     ex.state = EX_READY;
-    if (this.queue[0] === ex) this.pump();
+    // Stopping: requests still being parsed from the same read go first (see process()).
+    if (this.queue[0] === ex && !(this.inProcess && this.server.stopping)) this.pump();
   }
 
   private url(head: RequestHead): string {
@@ -631,7 +660,10 @@ export class Conn implements BodyOwner {
       this.closeSoon();
       return;
     }
-    if (server.stopping) this.readDone = true;
+    // Stopping: nothing is read after the requests already queued (the last one's answer closes).
+    // With none queued (a response that began before the stop), the connection is idle: its
+    // next request within the grace is answered (drain.ts).
+    if (server.stopping && this.queue.length > 0) this.readDone = true;
     if (this.queue.length === 0) {
       if (this.readDone || (this.peerEnded && this.parser.buffered === 0 && this.body === null)) {
         this.closeSoon();

@@ -299,12 +299,13 @@ describe("lifecycle", () => {
       { hostname: "127.0.0.1", port: 0 },
       {
         fetch: async () => {
-          await Bun.sleep(300);
+          await Bun.sleep(800);
           return new Response("slow done");
         },
       },
     );
-    // An idle keep-alive connection (it already had an exchange) is closed at once.
+    // An idle keep-alive connection (it already had an exchange) is closed once its drain grace
+    // (250 ms, src/http/drain.ts) has passed, long before the slow request ends.
     const idle = await connect(e.port);
     idle.write(GET("/first"));
     await idle.until(hasN(1), 2000);
