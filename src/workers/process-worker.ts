@@ -15,7 +15,7 @@ import { serveReusePort } from "./reuse-port-server.ts";
 import { publishChannelOf } from "./thread-pubsub.ts";
 import { resolveTlsOptions, type TlsOptions } from "./tls-options.ts";
 
-type Running = { kind: "bun"; server: Server<unknown> } | { kind: "engine"; engine: HttpEngine };
+type Running = { kind: "bun"; server: Server<unknown>; listener: ListenerSpec } | { kind: "engine"; engine: HttpEngine };
 
 export interface ProcessWorkerOptions extends WorkerOptions {
   /** TLS options already resolved by the process (gthread threads get their process's); else built in `serve()`. */
@@ -57,7 +57,7 @@ export class ProcessWorker extends Worker {
     const cfg = this.cfg;
     if (listener.mode === "reuse-port") {
       // Reuse-port serving (Bun.serve, its options and request wrapper) is in reuse-port-server.ts.
-      return { kind: "bun", server: serveReusePort(this, listener, noSendfile, this.tls ?? null) };
+      return { kind: "bun", server: serveReusePort(this, listener, noSendfile, this.tls ?? null), listener };
     }
     const engine = serveHttp!(
       { fd: listener.fd },
@@ -99,7 +99,16 @@ export class ProcessWorker extends Worker {
     this.alive = false;
     const running = this.running;
     this.running = [];
-    await Promise.all(running.map((r) => (r.kind === "bun" ? r.server.stop(!graceful) : r.engine.stop(graceful))));
+    await Promise.all(running.map((r) => (r.kind === "engine" ? r.engine.stop(graceful) : graceful ? this.drain(r.server, r.listener) : r.server.stop(true))));
+  }
+
+  /**
+   * A graceful stop under Bun.serve: its keep-alive connections drained, their next requests
+   * answered with `Connection: close` (src/workers/reuse-port-drain.ts, loaded only now).
+   */
+  private async drain(server: Server<unknown>, listener: ListenerSpec): Promise<void> {
+    const { drainBunServer } = await import("./reuse-port-drain.ts");
+    await drainBunServer(server, listener, () => this.requests + this.inFlight);
   }
 }
 

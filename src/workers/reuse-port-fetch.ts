@@ -59,7 +59,8 @@ export function reusePortFetch(
       return res;
     }
     if (noSendfile !== null) res = noSendfile(res);
-    if (close) res.headers.set("connection", "close");
+    // --keep-alive 0, or a graceful stop draining the connections (reuse-port-drain.ts).
+    if (close || !worker.alive) res.headers.set("connection", "close");
     return sendResponse(log, req, server, res, start, idle);
   };
   return (req, server) => {

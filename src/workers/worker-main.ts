@@ -52,6 +52,15 @@ async function gracefulExit(code = 0): Promise<void> {
   exiting = true;
   if (worker) {
     worker.alive = false;
+    // Reuse-port listeners close first, their connections stay (reuse-port-drain.ts): once, from
+    // the main thread, before any server (gthread's threads' too) stops.
+    if (worker.listeners.some((l) => l.mode === "reuse-port")) {
+      try {
+        (await import("./reuse-port-drain.ts")).closeReusePortListeners(worker.listeners);
+      } catch (e) {
+        log.error("Cannot close the listening sockets: %s", firstLine(e));
+      }
+    }
     try {
       await worker.stop(true);
     } catch (e) {
