@@ -12,7 +12,7 @@ import { encodeHandoff, takeHandoff, writeHandoff } from "./config/handoff.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
 import { formatConfig } from "./config/print.ts";
 import type { Settings } from "./config/registry.ts";
-import { DAEMONIZED_ENV, HANDOFF_ENV, TITLED_ENV } from "./env-names.ts";
+import { DAEMONIZED_ENV, HANDOFF_ENV, INHERITED_FDS_ENV, LISTEN_FDS_ENV, TITLED_ENV } from "./env-names.ts";
 import { AppLoadError, ConfigError, EXIT_USAGE_ERROR, firstLine, reportFatal } from "./errors.ts";
 import { execWithTitle } from "./os/proc-title.ts";
 
@@ -112,6 +112,8 @@ export async function runLoaded(
     const text = encodeHandoff(loaded);
     const handoff = text === null ? null : writeHandoff(text);
     const env = handoff === null ? ctx.env : { ...ctx.env, [HANDOFF_ENV]: handoff };
+    // Inherited sockets from fd 4 on would not survive the exec (src/net/inherited-fds.ts).
+    if (ctx.env[INHERITED_FDS_ENV] !== undefined || ctx.env[LISTEN_FDS_ENV] !== undefined) (await import("./net/inherited-fds.ts")).keepInheritedFds(ctx.env);
     execWithTitle(`bunicorn: master [${name}]`, process.execPath, [...process.execArgv, ...process.argv.slice(1)], env);
     if (handoff !== null) takeHandoff(handoff); // execve failed: remove the file
   }
