@@ -76,6 +76,8 @@ export function renderHelp(style: HelpStyle): string {
     ...wrap(`bunicorn ${VERSION}: the Green Unicorn for Bun, a pre-fork HTTP server for fetch apps.`, style.width),
     "",
     `${bold("Usage:")} bunicorn [OPTIONS] APP_MODULE`,
+    `       bunicorn ctl [--control-socket PATH] [--json] COMMAND`,
+    ...wrap("(ctl talks to a running server's control socket: bunicorn ctl --help)", style.width),
     "",
     bold("Arguments:"),
     ...positional.flatMap(([n, d]) => entry(n, d)),
