@@ -1,0 +1,109 @@
+/**
+ * Reloads lose no keep-alive request (docs/design.md, "Graceful stop: keep-alive connections
+ * drained"). A wrk-like keep-alive load (test/support/keepalive-load.ts: each connection sends its
+ * next request as soon as the answer is in, and every request is counted) runs through each
+ * reload kind: max_requests recycling, TTOU, HUP, and USR2 + WINCH + TERM of the old arbiter
+ * (test/support/reload-kinds.ts). Shared-socket mode (TCP `--no-reuse-port` and `unix:` on one
+ * server) loses none. Reuse-port mode loses none with `net.ipv4.tcp_migrate_req=1`, set inside a
+ * private network namespace (`unshare -n`) so that the machine's own value is untouched; with 0,
+ * the figure is printed: the connections queued on a closing SO_REUSEPORT socket are reset by the
+ * kernel, which no server can prevent.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { tcpMigrateReq } from "../../src/os/index.ts";
+import { freePort, killAll, ROOT } from "../support/harness.ts";
+import type { LoadCounts } from "../support/keepalive-load.ts";
+import { RELOAD_KINDS, runReloadKinds, type ReloadRun } from "../support/reload-kinds.ts";
+
+afterAll(killAll);
+
+function report(title: string, run: ReloadRun): string {
+  const kinds = RELOAD_KINDS.map((k) => {
+    const per = Object.entries(run.counts[k]).map(([name, c]) => `${name} ${c.failed} of ${c.ok + c.failed}`);
+    return `${k}: ${per.join(", ")}`;
+  });
+  return `keep-alive requests failed, ${title}: ${kinds.join("; ")} (${Math.round(run.ms)} ms)`;
+}
+
+/** Every kind, every target: none failed, each drained connection was told to close, every answer logged. */
+function expectLossless(run: ReloadRun): void {
+  let answered = 0;
+  for (const kind of RELOAD_KINDS) {
+    for (const [name, c] of Object.entries(run.counts[kind])) {
+      expect({ kind, name, failed: c.failed, errors: c.errors }).toEqual({ kind, name, failed: 0, errors: [] });
+      expect(c.ok).toBeGreaterThan(100);
+      // Connections of stopping workers were answered with `Connection: close` (and reconnected).
+      expect(c.closes).toBeGreaterThan(0);
+      answered += c.ok;
+    }
+  }
+  expect(run.accessLines).toBe(answered);
+}
+
+describe("keep-alive clients lose nothing across reloads", () => {
+  test("shared-socket mode (TCP --no-reuse-port and unix:): zero failed requests for every reload kind", async () => {
+    const port = await freePort();
+    const run = await runReloadKinds({
+      args: ["-b", `127.0.0.1:${port}`, "-b", "unix:DIR/s.sock", "--no-reuse-port"],
+      targets: { tcp: port, unix: "unix" },
+    });
+    console.log(report("shared-socket mode", run));
+    expectLossless(run);
+  }, 60_000);
+
+  test("reuse-port mode: zero failed requests with tcp_migrate_req=1; the figure with 0", async () => {
+    const runs = await inNetworkNamespace([1, 0]);
+    if (runs === null) {
+      // No private network namespace here (not root, or no unshare): the machine's own value.
+      const migrate = tcpMigrateReq();
+      const port = await freePort();
+      const run = await runReloadKinds({ args: ["-b", `127.0.0.1:${port}`], targets: { "reuse-port": port } });
+      console.log(report(`reuse-port mode, this machine's tcp_migrate_req=${migrate} (no private network namespace)`, run));
+      if (migrate === 1) expectLossless(run);
+      else expectFew(run);
+      return;
+    }
+    console.log(report("reuse-port mode, tcp_migrate_req=1", runs[1]!));
+    console.log(report("reuse-port mode, tcp_migrate_req=0", runs[0]!));
+    expectLossless(runs[1]!);
+    expectFew(runs[0]!);
+  }, 90_000);
+});
+
+/** tcp_migrate_req=0: only the connections queued on a closing socket are lost: a few. */
+function expectFew(run: ReloadRun): void {
+  for (const kind of RELOAD_KINDS) {
+    const c = run.counts[kind]["reuse-port"] as LoadCounts;
+    expect(c.ok).toBeGreaterThan(100);
+    expect(c.failed).toBeLessThanOrEqual(Math.max(10, c.ok / 100));
+    expect(c.errors.every((e) => e.startsWith("closed after 0 bytes"))).toBe(true);
+  }
+}
+
+/**
+ * Runs the reuse-port reload kinds inside `unshare -n` once per tcp_migrate_req value
+ * (test/integration/fixtures/netns-reload.ts); null when no private network namespace can be made.
+ */
+async function inNetworkNamespace(values: number[]): Promise<Record<number, ReloadRun> | null> {
+  const probe = Bun.spawn(["unshare", "-n", "true"], { stdio: ["ignore", "ignore", "ignore"] });
+  const ok = await Promise.race([probe.exited, Bun.sleep(5000).then(() => -1)]).catch(() => -1);
+  if (ok !== 0) return null;
+  const proc = Bun.spawn(["unshare", "-n", process.execPath, `${ROOT}/test/integration/fixtures/netns-reload.ts`, ...values.map(String)], {
+    cwd: ROOT,
+    env: { ...process.env, BUNICORN_CMD_ARGS: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 80_000);
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  await proc.exited;
+  clearTimeout(timer);
+  const runs: Record<number, ReloadRun> = {};
+  for (const line of out.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    const r = JSON.parse(line) as { migrate: number; run?: ReloadRun; error?: string };
+    if (r.error !== undefined) throw new Error(`tcp_migrate_req=${r.migrate}: ${r.error}`);
+    runs[r.migrate] = r.run!;
+  }
+  for (const v of values) if (runs[v] === undefined) throw new Error(`no result for tcp_migrate_req=${v}\n--- stdout ---\n${out}\n--- stderr ---\n${err}`);
+  return runs;
+}
