@@ -151,7 +151,10 @@ export class MetricsServer {
     }
     if (a.kind !== "tcp") throw new ConfigError(`metrics_bind: ${this.spec} is not HOST:PORT or unix:PATH`);
     try {
-      this.server = Bun.serve({ hostname: a.host, port: a.port, fetch, error, development: false });
+      // reusePort false, said explicitly: with `development: false` Bun 1.4.4 sets SO_REUSEPORT
+      // unless told not to (strace), and a second server (another bunicorn, the USR2 child) would
+      // then share the address silently instead of finding it taken.
+      this.server = Bun.serve({ hostname: a.host, port: a.port, fetch, error, development: false, reusePort: false });
     } catch (e) {
       if ((e as { code?: string }).code === "EADDRINUSE") throw Object.assign(new ConfigError(`metrics_bind: Connection in use: ${a.host}:${a.port}`), { code: "EADDRINUSE" });
       throw e;

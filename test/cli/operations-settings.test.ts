@@ -85,7 +85,8 @@ describe("the command", () => {
   });
 
   test("a metrics address already taken is one Error: line, exit 1, and no worker starts", async () => {
-    const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("taken") });
+    // development: false makes Bun 1.4.4 set SO_REUSEPORT (strace): the address must still be found taken.
+    const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, development: false, fetch: () => new Response("taken") });
     const sock = join(dir, "live.sock");
     const live = Bun.serve({ unix: sock, fetch: () => new Response("taken") });
     const notSocket = join(dir, "plain-file");
