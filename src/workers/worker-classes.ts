@@ -18,10 +18,13 @@ const BUILTIN_WORKERS: Record<string, () => Promise<WorkerClass>> = {
   sync: async () => (await import("./process-worker.ts")).ProcessWorker,
   process: async () => (await import("./process-worker.ts")).ProcessWorker,
   gthread: async () => (await import("./thread-worker.ts")).ThreadWorker,
+  // The first-party Node (req, res) worker (plugins/node, also egg:bunicorn-node#node).
+  node: async () => (await import("../../plugins/node/index.ts")).NodeWorker,
 };
 
+/** The default class and gthread by name; a built-in alias of a class extending ProcessWorker (node) is not one. */
 function isBuiltin(ref: Settings["worker_class"]): boolean {
-  return typeof ref === "string" && ref.trim().replace(/^#/, "") in BUILTIN_WORKERS;
+  return typeof ref === "string" && ["sync", "process", "gthread"].includes(ref.trim().replace(/^#/, ""));
 }
 
 /** The worker class the settings ask for. */
