@@ -110,8 +110,11 @@ export class ResponseSink implements ByteSink {
       this.settled = true;
       this.reject(error ?? new Error("the handler destroyed the connection without a response"));
     } else if (this.controller !== null && !this.ended) {
+      // Cut the body (the client sees a truncated response, as under Node). Without an error of
+      // its own this is the app closing the connection on purpose: the engines' "connection was
+      // closed", which they log at DEBUG only.
       try {
-        this.controller.error(error ?? new Error("the handler destroyed the connection"));
+        this.controller.error(error ?? new DOMException("The connection was closed.", "AbortError"));
       } catch {}
     }
   }

@@ -2,9 +2,9 @@
 // plugins/node) in every mode: route params and query, express.json() bodies, cookies, a body
 // streamed over time and received as it is written, Express's own 404/500 for its errors, the
 // access log's status and bytes, the client's address, gthread's threads, and a graceful stop
-// that lets a slow response finish.
-import { expect, test } from "bun:test";
-import { ROOT } from "../support/harness.ts";
+// that lets a slow response finish. Without -k node, the Express app is refused with a hint.
+import { afterAll, expect, test } from "bun:test";
+import { freePort, killAll, ROOT, startBunicorn } from "../support/harness.ts";
 import { forEachMode, type Served } from "./modes.ts";
 
 const APP = `${ROOT}/test/parity/fixtures/express-app.ts`;
@@ -136,4 +136,14 @@ forEachMode("Express through -k node", { app: APP, args: ["-k", "node", "--acces
     expect(await res.text()).toBe("slow done");
     expect(await s.b.proc.exited).toBe(0);
   });
+});
+
+afterAll(killAll);
+
+test("the Express app without -k node: one ERROR line saying to use -k node, exit status 4", async () => {
+  const b = await startBunicorn([APP, "-b", `127.0.0.1:${await freePort()}`], { ready: null });
+  const code = await Promise.race([b.proc.exited, Bun.sleep(15_000).then(() => "still running")]);
+  expect(code).toBe(4);
+  expect(b.output()).toContain("[ERROR] The app is an Express app, a Node (req, res) handler, not a fetch app: serve it with the Node worker, -k node.");
+  expect(b.output()).toContain("Reason: App failed to load.");
 });
