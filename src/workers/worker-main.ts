@@ -8,6 +8,7 @@
  * Any other failure before `booted` exits 3.
  */
 import { loadApp } from "../app/load-app.ts";
+import { nodeHandlerHint } from "../app/node-handler-hint.ts";
 import { callHook } from "../config/call-hook.ts";
 import { importFunctionSettings } from "../config/import-functions.ts";
 import type { Settings } from "../config/registry.ts";
@@ -121,6 +122,12 @@ async function boot(init: WorkerInit): Promise<void> {
     log.error(firstLine(e));
     return exitNow(WORKER_BOOT_ERROR);
   });
+  // An Express app under a fetch worker class: say how to serve it (src/app/node-handler-hint.ts).
+  const nodeHint = nodeHandlerHint(app, cfg.worker_class);
+  if (nodeHint !== null) {
+    log.error(nodeHint);
+    exitNow(APP_LOAD_ERROR);
+  }
   const maxRequests = cfg.max_requests > 0 ? cfg.max_requests + Math.floor(Math.random() * (cfg.max_requests_jitter + 1)) : 0;
   let retiring = false;
   // The requests in flight for the arbiter's stuck-worker forensics (with a timeout), and the
