@@ -26,7 +26,7 @@ import { closeFd, openListenSocket, parseBind } from "../../src/net/index.ts";
 import { resolveGroup } from "../../src/os/index.ts";
 import { freePort, sleep, waitFor } from "../support/harness.ts";
 import { notifyReceiver, type NotifyReceiver } from "../support/notify-receiver.ts";
-import { appTree, example, parseUnit, run, start, unitCommand, unitValue, type AppTree, type Running } from "./_kit.ts";
+import { appTree, example, flagValue, parseUnit, run, start, unitCommand, unitValue, type AppTree, type Running } from "./_kit.ts";
 
 const HOST = "example.com";
 let tree: AppTree;
@@ -144,6 +144,11 @@ test("the units pass systemd-analyze verify, and ExecStart's arguments pass --ch
   const execStart = unitCommand(moved(unitValue(serviceUnit, "Service", "ExecStart")));
   const check = await run([...execStart, "--check-config"], { cwd: moved(unitValue(serviceUnit, "Service", "WorkingDirectory")), env: { PATH: "/usr/bin:/bin" } });
   expect(check).toEqual({ code: 0, out: "" });
+  // nginx closes idle upstream connections before bunicorn would (else a request could meet a close).
+  const upstreamIdle = Number(/^\s*keepalive_timeout (\d+)s;/m.exec(example("nginx.conf").slice(example("nginx.conf").indexOf("upstream")))![1]);
+  expect(Number(flagValue(execStart, "--keep-alive"))).toBeGreaterThan(upstreamIdle);
+  // systemd's SIGKILL comes after the graceful stop's own limit.
+  expect(Number(flagValue(execStart, "--graceful-timeout"))).toBeLessThan(Number(unitValue(serviceUnit, "Service", "TimeoutStopSec")));
   // A typo in a flag would fail the same check.
   const typo = await run([...execStart, "--graceful-timout", "5", "--check-config"], { cwd: moved(unitValue(serviceUnit, "Service", "WorkingDirectory")), env: { PATH: "/usr/bin:/bin" } });
   expect(typo.code).toBe(2);
