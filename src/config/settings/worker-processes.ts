@@ -30,14 +30,15 @@ it is not defined, the default is 1.`,
     scope: "both",
     support: "translated",
     bunNote:
-      "Built in: `sync` (alias `process`: one Bun process per worker) and `gthread` (one process running `threads` Bun `Worker` threads). Plugins: `egg:PACKAGE#NAME` (the package's `package.json` `bunicorn.workers` map) or `PATH#EXPORT`.",
+      "Built in: `sync` (alias `process`: one Bun process per worker), `gthread` (one process running `threads` Bun `Worker` threads) and `node` (the first-party plugin `egg:bunicorn-node#node`: the app is a Node `(req, res)` handler such as an Express app; runs in threads with `--threads N`). Plugins: `egg:PACKAGE#NAME` (the package's `package.json` `bunicorn.workers` map) or `PATH#EXPORT`.",
     description: `The type of workers to use.
 
 The default class (\`sync\`) should handle most "normal" types of workloads: each worker is one
 Bun process serving with Bun's event loop. \`gthread\` runs \`threads\` Bun \`Worker\` threads in
-each worker process. You can provide your own worker class by plugin name or module path; it
-should extend the \`Worker\` class exported by bunicorn. If \`threads\` is more than 1 with
-\`sync\`, \`gthread\` is used instead.`,
+each worker process. \`node\` serves a Node \`(req, res)\` handler (Express, Koa's
+\`app.callback()\`, an \`http.createServer\` listener) instead of a fetch app. You can provide
+your own worker class by plugin name or module path; it should extend the \`Worker\` class
+exported by bunicorn. If \`threads\` is more than 1 with \`sync\`, \`gthread\` is used instead.`,
   }),
   defineSetting({
     name: "threads",
