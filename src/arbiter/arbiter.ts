@@ -774,8 +774,12 @@ export class Arbiter implements ArbiterView, ControlTarget, MetricsSource {
     const unlink = this.reexecChild === null && this.parentArbiter === null;
     closeListeners(this.listeners, unlink);
     this.listeners = [];
+    // Nothing takes over (no USR2 arbiter alongside, no drain_delay for a load balancer): idle
+    // keep-alive connections are closed at once, not kept for their next request (src/workers/stop-hint.ts).
+    const handOver = this.cfg.drain_delay > 0 || (this.reexecChild !== null && this.reexecChild.exitCode === null) || (this.parentArbiter !== null && pidfiles().processAlive(this.parentArbiter));
     for (const w of this.workers.values()) {
       w.killAt = null;
+      if (graceful && !handOver) this.send(w, { type: "close-idle" });
       this.stopWorker(w, graceful);
     }
     const deadline = performance.now() + (graceful ? this.cfg.graceful_timeout * 1000 : 2000);

@@ -70,6 +70,8 @@ export class Server implements HttpEngine {
   private sweepTimer: ReturnType<typeof setInterval>;
   /** The Date clock is held until the stop completes (responses still go out while draining). */
   private holdsClock = true;
+  /** How long a graceful stop keeps an idle keep-alive connection (drain.ts); 0 after `endDrain()`. */
+  private drainGraceMs = DRAIN_IDLE_GRACE_MS;
   private stopWaiters: (() => void)[] = [];
 
   constructor(target: HttpTarget, o: HttpEngineOptions, handlers: { plain: SocketHandler<Conn>; proxy: SocketHandler<Conn> }) {
@@ -215,7 +217,7 @@ export class Server implements HttpEngine {
         // `Connection: close` if a request comes; deadlines (slow heads, bodies) still apply.
         this.sweepTimer = setInterval(() => {
           this.sweep();
-          closeDrained(this.conns, performance.now(), DRAIN_IDLE_GRACE_MS);
+          closeDrained(this.conns, performance.now(), this.drainGraceMs);
         }, DRAIN_TICK_MS);
         this.sweepTimer.unref();
       } else {
@@ -231,6 +233,15 @@ export class Server implements HttpEngine {
     if (!graceful) this.ws?.closeAll(1001, "Server closed");
     this.connClosed(null);
     return p;
+  }
+
+  /**
+   * A graceful stop no longer keeps idle keep-alive connections for their next request (nothing
+   * takes over: bunicorn's whole server is stopping): they close now, and the others once idle.
+   */
+  endDrain(): void {
+    this.drainGraceMs = 0;
+    if (this.stopping) closeDrained(this.conns, performance.now(), 0);
   }
 
   private resolveStop(): void {

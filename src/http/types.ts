@@ -197,12 +197,15 @@ export interface HttpEngineOptions extends HttpParserOptions, ForwardingOptions 
 /** A running engine. */
 export interface HttpEngine {
   /**
-   * Stops the engine. `graceful` (default true): stop accepting, close idle
-   * keep-alive connections, let in-flight responses finish (each connection
-   * closes after its last response) and resolve once every connection is
-   * closed. `false`: close everything now.
+   * Stops the engine. `graceful` (default true): stop accepting, let in-flight responses finish
+   * (each connection closes after its last response, which says `Connection: close`), keep each
+   * idle keep-alive connection for a short grace (250 ms; 1 s for one that has not sent its first
+   * request) in case its next request is on its way, and resolve once every connection is closed
+   * (src/http/drain.ts). `false`: close everything now.
    */
   stop(graceful?: boolean): Promise<void>;
+  /** During a graceful stop: idle keep-alive connections are no longer kept for the grace; they close now, the others once idle. */
+  endDrain(): void;
   /** Requests whose response has not been fully written yet. */
   readonly inFlight: number;
   /** Open connections. */

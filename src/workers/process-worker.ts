@@ -12,6 +12,7 @@ import { Worker, type WorkerOptions } from "./base.ts";
 import { logServeError } from "./client-error.ts";
 import type { ListenerSpec } from "./protocol.ts";
 import { serveReusePort } from "./reuse-port-server.ts";
+import { closingIdle, onCloseIdle } from "./stop-hint.ts";
 import { publishChannelOf } from "./thread-pubsub.ts";
 import { resolveTlsOptions, type TlsOptions } from "./tls-options.ts";
 
@@ -99,7 +100,10 @@ export class ProcessWorker extends Worker {
     this.alive = false;
     const running = this.running;
     this.running = [];
-    await Promise.all(running.map((r) => (r.kind === "engine" ? r.engine.stop(graceful) : graceful ? this.drain(r.server, r.listener) : r.server.stop(true))));
+    const stopped = Promise.all(running.map((r) => (r.kind === "engine" ? r.engine.stop(graceful) : graceful ? this.drain(r.server, r.listener) : r.server.stop(true))));
+    // Nothing takes over (the arbiter's close-idle, stop-hint.ts): the engine keeps no idle connection.
+    if (graceful) onCloseIdle(() => running.forEach((r) => r.kind === "engine" && r.engine.endDrain()));
+    await stopped;
   }
 
   /**
@@ -108,7 +112,7 @@ export class ProcessWorker extends Worker {
    */
   private async drain(server: Server<unknown>, listener: ListenerSpec): Promise<void> {
     const { drainBunServer } = await import("./reuse-port-drain.ts");
-    await drainBunServer(server, listener, () => this.requests + this.inFlight);
+    await drainBunServer(server, listener, () => this.requests + this.inFlight, closingIdle);
   }
 }
 

@@ -10,7 +10,8 @@
  * before a request runs: see src/workers/request-watch.ts), `retiring` (max_requests reached),
  * `abort` (kill this worker now, as a timed-out one: a gthread worker whose thread is stuck in
  * reuse-port mode, see `thread-worker.ts`).
- * arbiter → worker: `init` (first message), `reopen-logs` (USR1). Stopping is by signal: SIGTERM
+ * arbiter → worker: `init` (first message), `reopen-logs` (USR1), `close-idle` (ahead of a
+ * SIGTERM that nothing takes over from: stop-hint.ts). Stopping is by signal: SIGTERM
  * (graceful), SIGQUIT or SIGINT (quick).
  */
 import type { Settings } from "../config/registry.ts";
@@ -50,7 +51,11 @@ export interface WorkerInit {
   listeners: ListenerSpec[];
 }
 
-export type ArbiterMessage = WorkerInit | { type: "reopen-logs" };
+export type ArbiterMessage =
+  | WorkerInit
+  | { type: "reopen-logs" }
+  /** Ahead of SIGTERM when nothing takes over: close idle keep-alive connections at once (stop-hint.ts). */
+  | { type: "close-idle" };
 
 export type WorkerMessage =
   | { type: "booted" }

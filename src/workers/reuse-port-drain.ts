@@ -118,17 +118,18 @@ export function closeReusePortListeners(listeners: readonly ListenerSpec[]): num
 /**
  * Drains a Bun.serve server whose listener is closed: waits until this process has no
  * connection left on the listener's port, or no request has started for the drain's grace
- * (`started()`: the number of requests started so far), at most {@link DRAIN_MAX_MS}; then
- * stops it gracefully (idle connections closed, requests in progress finished).
+ * (`started()`: the number of requests started so far), at most {@link DRAIN_MAX_MS}, or
+ * `ended()` says nothing takes over (stop-hint.ts); then stops it gracefully (idle connections
+ * closed, requests in progress finished).
  */
-export async function drainBunServer(server: Server<unknown>, listener: ListenerSpec, started: () => number): Promise<void> {
+export async function drainBunServer(server: Server<unknown>, listener: ListenerSpec, started: () => number, ended: () => boolean): Promise<void> {
   const ports = portsOf([listener]);
   const libc = ports.size === 0 ? null : loadLibc();
   const connections = () => (libc === null ? -1 : socketsOn(ports, libc).filter((s) => !s.listening).length);
   const end = performance.now() + DRAIN_MAX_MS;
   let seen = started();
   let quietSince = performance.now();
-  while (connections() !== 0) {
+  while (!ended() && connections() !== 0) {
     await Bun.sleep(DRAIN_TICK_MS);
     const now = performance.now();
     const n = started();
@@ -136,7 +137,7 @@ export async function drainBunServer(server: Server<unknown>, listener: Listener
       seen = n;
       quietSince = now;
     }
-    if (now - quietSince >= DRAIN_IDLE_GRACE_MS || now >= end) break;
+    if (now - quietSince >= DRAIN_IDLE_GRACE_MS || now >= end || ended()) break;
   }
   await server.stop(false);
 }

@@ -31,6 +31,7 @@ import type { ProcessWorker } from "./process-worker.ts";
 import type { ListenerSpec } from "./protocol.ts";
 import { RequestWatch } from "./request-watch.ts";
 import type { FromThread, LogLevel, ThreadInit, ToThread } from "./thread-protocol.ts";
+import { closeIdleOnStop } from "./stop-hint.ts";
 import { resolveThreadClass } from "./worker-classes.ts";
 
 const F_DUPFD_CLOEXEC = 1030;
@@ -193,5 +194,7 @@ port.on("message", (m: ToThread) => {
     void stop(m.graceful);
   } else if (m.type === "reopen-logs") {
     log.reopen();
+  } else if (m.type === "close-idle") {
+    closeIdleOnStop();
   }
 });

@@ -4,7 +4,8 @@
  * (`thread-worker.ts`) and its serving threads (`thread-main.ts`), sent with `postMessage`
  * (structured clone: no functions cross).
  *
- * main → thread: `init` (first message), `stop`.
+ * main → thread: `init` (first message), `stop`, `reopen-logs`, `close-idle` (the arbiter's:
+ * stop-hint.ts).
  * thread → main: `ready` (app loaded, listening), `failed` (before `ready`), `beat` (every
  * `beatMs` from the thread's event loop, and soon after a request when `eager`; with the
  * requests in flight and the metrics' counts, src/workers/request-report.ts), `busy` (the
@@ -37,7 +38,7 @@ export interface ThreadInit {
   eager: boolean;
 }
 
-export type ToThread = ThreadInit | { type: "stop"; graceful: boolean } | { type: "reopen-logs" };
+export type ToThread = ThreadInit | { type: "stop"; graceful: boolean } | { type: "reopen-logs" } | { type: "close-idle" };
 
 export type LogLevel = "debug" | "info" | "warning" | "error" | "critical" | "exception";
 

@@ -39,6 +39,7 @@ import { callHook } from "../config/call-hook.ts";
 import { Worker, type WorkerOptions } from "./base.ts";
 import { addCounts, emptyCounts, formatBusy, oldestBusy, type BusyRequest, type RequestCounts, type RequestReport } from "./request-report.ts";
 import type { FromThread, ThreadInit, ToThread } from "./thread-protocol.ts";
+import { onCloseIdle } from "./stop-hint.ts";
 import { resolveTlsOptions, type TlsOptions } from "./tls-options.ts";
 
 type Thread = InstanceType<typeof globalThis.Worker>;
@@ -117,6 +118,8 @@ export class ThreadWorker extends Worker {
     this.retryTimers.clear();
     const limit = graceful ? Math.max(1, this.cfg.graceful_timeout) * 1000 : QUICK_STOP_MS;
     const live = this.slots.filter((s): s is Slot => s !== null && s.state !== "gone");
+    // The arbiter's close-idle (stop-hint.ts), before or after this stop: the threads' drains end.
+    if (graceful) onCloseIdle(() => live.forEach((s) => s.state !== "gone" && post(s.thread, { type: "close-idle" })));
     await Promise.all(
       live.map(async (s) => {
         if (s.state === "booting") {

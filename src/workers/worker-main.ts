@@ -22,6 +22,7 @@ import { dropPrivileges, resolveGroup, resolveUser, setProcessComm } from "../os
 import type { Worker } from "./base.ts";
 import type { ArbiterMessage, WorkerInit, WorkerMessage } from "./protocol.ts";
 import { RequestWatch } from "./request-watch.ts";
+import { closeIdleOnStop } from "./stop-hint.ts";
 import { resolveWorkerClass } from "./worker-classes.ts";
 
 const send = (msg: WorkerMessage) => {
@@ -237,6 +238,9 @@ function main(): void {
         break;
       case "reopen-logs":
         reopenLogs();
+        break;
+      case "close-idle":
+        closeIdleOnStop();
         break;
     }
   });

@@ -51,6 +51,23 @@ describe("graceful stop: keep-alive connections are drained", () => {
     await c.waitClosed(500);
   });
 
+  test("endDrain(): idle keep-alive connections close now; one that has not sent its first request keeps its grace", async () => {
+    const e = start(() => new Response("x"));
+    const used = await connect(e.port);
+    used.write(GET("/"));
+    await used.until(hasN(1));
+    const fresh = await connect(e.port);
+    await Bun.sleep(20);
+    const p = e.stop();
+    e.endDrain();
+    await used.waitClosed(DRAIN_IDLE_GRACE_MS / 2);
+    expect(fresh.closed).toBe(false);
+    fresh.write(GET("/late"));
+    await fresh.waitClosed(2000);
+    expect(parseAll(fresh.text, true).map((r) => r.headers["connection"])).toEqual(["close"]);
+    await p;
+  });
+
   test("pipelined requests read during the drain are all answered; only the last says Connection: close", async () => {
     // A synchronous app (answers while the read is parsed) and an asynchronous one.
     for (const app of [(req: Request) => new Response(new URL(req.url).pathname), async (req: Request) => new Response(new URL(req.url).pathname)]) {
