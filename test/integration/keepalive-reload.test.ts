@@ -76,7 +76,7 @@ describe("keep-alive clients lose nothing across reloads", () => {
   }, 90_000);
 });
 
-describe("a full stop, with nothing to take over, closes idle keep-alive connections at once (as Gunicorn)", () => {
+describe("a full stop: with nothing to take over, idle keep-alive connections close at once (as Gunicorn); with drain_delay they are drained", () => {
   for (const mode of ["reuse-port", "unix"] as const) {
     test(`${mode}: TERM; the idle connection is closed, not kept for a next request`, async () => {
       const dir = mkdtempSync(join(tmpdir(), "bunicorn-ka-stop-"));
@@ -91,6 +91,35 @@ describe("a full stop, with nothing to take over, closes idle keep-alive connect
         // A drain would answer this (with Connection: close) for another 250 ms; nothing takes over, so it is closed.
         await Bun.sleep(120);
         expect(c.closed).toBe(true);
+        expect(await stopped).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test(`${mode}: with drain_delay (a load balancer in front), TERM drains: a busy connection's next request is answered with Connection: close`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "bunicorn-ka-stop-"));
+      const port = mode === "unix" ? 0 : await freePort();
+      const sock = join(dir, "s.sock");
+      const b = await startBunicorn([`${FIXTURES}/app.ts`, "-w", "1", "--drain-delay", "0.3", "-b", mode === "unix" ? `unix:${sock}` : `127.0.0.1:${port}`], { workers: 1 });
+      try {
+        const c = await connect(mode === "unix" ? { unix: sock } : port);
+        const stopped = b.stop();
+        // Busy (a request every 40 ms) through the delay and into the stop, until told to close.
+        let n = 0;
+        for (const end = Date.now() + 10_000; !c.closed && Date.now() < end; n++) {
+          c.write(`GET /pid?n=${n} HTTP/1.1\r\nHost: x\r\n\r\n`);
+          await c.until((t) => parseAll(t).length === n + 1 || c.closed, 3000);
+          const r = parseAll(c.text, c.closed);
+          expect({ request: n, answered: r.length === n + 1 }).toEqual({ request: n, answered: true });
+          if (r[n]!.headers["connection"] === "close") break;
+          await Bun.sleep(40);
+        }
+        const all = parseAll(c.text, true);
+        expect(all.length).toBeGreaterThan(3);
+        expect(all.at(-1)!.headers["connection"]).toBe("close");
+        expect(all.slice(0, -1).every((r) => r.headers["connection"] === undefined)).toBe(true);
+        await c.waitClosed(3000);
         expect(await stopped).toBe(0);
       } finally {
         rmSync(dir, { recursive: true, force: true });
