@@ -75,7 +75,8 @@ forEachMode("Express through -k node", { app: APP, args: ["-k", "node", "--acces
     }
     expect(text.startsWith("tick 1\ntick 2\ntick 3\n")).toBe(true);
     await reader.cancel();
-    // The stream ends on the server too: its access line is written.
+    // The server sees it: `close` on the response (the handler stops its timer), and the access line.
+    await srv().b.waitForLog(/ticks: the client left after \d+ ticks/, 5000);
     expect(statusBytes(await accessLine(srv(), "/ticks"))[0]).toBe(200);
   });
 
