@@ -4,9 +4,9 @@
 // read with req.on('data'), writeHead with a header array, response backpressure ('drain'),
 // a handler that throws or rejects (bunicorn's 500 and an ERROR line; the worker keeps serving),
 // one that fails after its head (the body is cut, an ERROR line), and a handler that blocks the
-// event loop (WORKER TIMEOUT; a new worker serves).
-import { expect, test } from "bun:test";
-import { ROOT } from "../support/harness.ts";
+// event loop (WORKER TIMEOUT; a new worker serves). And examples/express.ts as its comment runs it.
+import { afterAll, expect, test } from "bun:test";
+import { freePort, get, killAll, ROOT, startBunicorn } from "../support/harness.ts";
 import { forEachMode, MODES } from "./modes.ts";
 
 const HANDLERS = `${ROOT}/test/parity/fixtures/node-handlers.ts`;
@@ -124,3 +124,18 @@ forEachMode(
 function statusOf(line: string): number {
   return Number(/" (\d{3}) /.exec(line)?.[1]);
 }
+
+afterAll(killAll);
+
+test("examples/express.ts runs as its comment says: bunicorn -k node examples/express.ts", async () => {
+  const port = await freePort();
+  const b = await startBunicorn(["-k", "node", "examples/express.ts", "-w", "1", "-b", `127.0.0.1:${port}`]);
+  const base = `http://127.0.0.1:${port}`;
+  expect(await (await get(`${base}/`)).text()).toBe("Hello from Express!");
+  const user = (await (await get(`${base}/users/7?fields=name`)).json()) as Record<string, unknown>;
+  expect([user.id, user.fields, user.pid]).toEqual(["7", "name", b.workers()[0]]);
+  const echo = await get(`${base}/echo`, { method: "POST", headers: { "content-type": "application/json" }, body: '{"a":[1,2]}' });
+  expect([echo.status, await echo.json()]).toEqual([201, { received: { a: [1, 2] } }]);
+  expect(await (await get(`${base}/count`)).text()).toBe("1\n2\n3\n");
+  expect(await b.stop()).toBe(0);
+});
