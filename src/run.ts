@@ -5,6 +5,7 @@
  * `APP_MODULE` (`"./server.ts:app"`), not as an object.
  */
 import { loadApp } from "./app/load-app.ts";
+import { nodeHandlerHint } from "./app/node-handler-hint.ts";
 import { preflight } from "./arbiter/preflight.ts";
 import { startArbiter } from "./arbiter/start.ts";
 import { tlsStartError } from "./arbiter/tls-check.ts";
@@ -86,7 +87,10 @@ export async function runLoaded(
       const tlsError = tlsStartError(cfg, ctx.env);
       if (tlsError !== null) throw new ConfigError(tlsError);
       await preflight(cfg, cfg.chdir);
-      await loadApp(loaded.app, cfg.chdir);
+      const app = await loadApp(loaded.app, cfg.chdir);
+      // An Express app under a fetch worker class, which the workers refuse (src/app/node-handler-hint.ts).
+      const nodeHint = nodeHandlerHint(app, cfg.worker_class);
+      if (nodeHint !== null) throw new ConfigError(`worker_class: ${nodeHint}`);
     } catch (e) {
       // Exit 1 (not 4): the check's answer is "this config does not work".
       return reportFatal(e instanceof ConfigError ? e : new ConfigError(e instanceof AppLoadError ? e.message : firstLine(e)));

@@ -141,10 +141,14 @@ forEachMode("Express through -k node", { app: APP, args: ["-k", "node", "--acces
 
 afterAll(killAll);
 
-test("the Express app without -k node: one ERROR line saying to use -k node, exit status 4", async () => {
+test("the Express app without -k node: one ERROR line saying to use -k node, exit status 4; --check-config refuses it too", async () => {
   const b = await startBunicorn([APP, "-b", `127.0.0.1:${await freePort()}`], { ready: null });
   const code = await Promise.race([b.proc.exited, Bun.sleep(15_000).then(() => "still running")]);
   expect(code).toBe(4);
   expect(b.output()).toContain("[ERROR] The app is an Express app, a Node (req, res) handler, not a fetch app: serve it with the Node worker, -k node.");
   expect(b.output()).toContain("Reason: App failed to load.");
+  // --check-config says the same, as the one Error: line of a failed check.
+  const check = await startBunicorn([APP, "--check-config"], { ready: null });
+  expect(await Promise.race([check.proc.exited, Bun.sleep(15_000).then(() => "still running")])).toBe(1);
+  expect(check.output().trim()).toBe("Error: worker_class: The app is an Express app, a Node (req, res) handler, not a fetch app: serve it with the Node worker, -k node.");
 });
