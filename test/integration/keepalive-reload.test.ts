@@ -9,7 +9,7 @@
  * the figure is printed: the connections queued on a closing SO_REUSEPORT socket are reset by the
  * kernel, which no server can prevent.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -47,25 +47,35 @@ function expectLossless(run: ReloadRun): void {
 }
 
 describe("keep-alive clients lose nothing across reloads", () => {
+  // The three runs go side by side (each is a few seconds of load and waits).
+  let shared: Promise<ReloadRun>;
+  let reusePort: Promise<{ runs: Record<number, ReloadRun>; netns: boolean }>;
+  beforeAll(() => {
+    shared = freePort().then((port) =>
+      runReloadKinds({
+        args: ["-b", `127.0.0.1:${port}`, "-b", "unix:DIR/s.sock", "--no-reuse-port"],
+        targets: { tcp: port, unix: "unix" },
+      }),
+    );
+    reusePort = reusePortRuns();
+    // Awaited by the tests; a failure is reported there.
+    shared.catch(() => {});
+    reusePort.catch(() => {});
+  });
+
   test("shared-socket mode (TCP --no-reuse-port and unix:): zero failed requests for every reload kind", async () => {
-    const port = await freePort();
-    const run = await runReloadKinds({
-      args: ["-b", `127.0.0.1:${port}`, "-b", "unix:DIR/s.sock", "--no-reuse-port"],
-      targets: { tcp: port, unix: "unix" },
-    });
+    const run = await shared;
     console.log(report("shared-socket mode", run));
     expectLossless(run);
   }, 60_000);
 
   test("reuse-port mode: zero failed requests with tcp_migrate_req=1; the figure with 0", async () => {
-    const runs = await inNetworkNamespace([1, 0]);
-    if (runs === null) {
+    const { runs, netns } = await reusePort;
+    if (!netns) {
       // No private network namespace here (not root, or no unshare): the machine's own value.
-      const migrate = tcpMigrateReq();
-      const port = await freePort();
-      const run = await runReloadKinds({ args: ["-b", `127.0.0.1:${port}`], targets: { "reuse-port": port } });
+      const [migrate, run] = Object.entries(runs)[0]!;
       console.log(report(`reuse-port mode, this machine's tcp_migrate_req=${migrate} (no private network namespace)`, run));
-      if (migrate === 1) expectLossless(run);
+      if (migrate === "1") expectLossless(run);
       else expectFew(run);
       return;
     }
@@ -75,6 +85,17 @@ describe("keep-alive clients lose nothing across reloads", () => {
     expectFew(runs[0]!);
   }, 90_000);
 });
+
+/** Reuse-port runs: tcp_migrate_req 1 and 0, each in its own network namespace; else one with the machine's value. */
+async function reusePortRuns(): Promise<{ runs: Record<number, ReloadRun>; netns: boolean }> {
+  if (await canUnshare()) {
+    const [one, zero] = await Promise.all([inNetworkNamespace(1), inNetworkNamespace(0)]);
+    return { runs: { 1: one, 0: zero }, netns: true };
+  }
+  const port = await freePort();
+  const run = await runReloadKinds({ args: ["-b", `127.0.0.1:${port}`], targets: { "reuse-port": port } });
+  return { runs: { [tcpMigrateReq() ?? 0]: run }, netns: false };
+}
 
 describe("a full stop: with nothing to take over, idle keep-alive connections close at once (as Gunicorn); with drain_delay they are drained", () => {
   for (const mode of ["reuse-port", "unix"] as const) {
@@ -138,15 +159,19 @@ function expectFew(run: ReloadRun): void {
   }
 }
 
-/**
- * Runs the reuse-port reload kinds inside `unshare -n` once per tcp_migrate_req value
- * (test/integration/fixtures/netns-reload.ts); null when no private network namespace can be made.
- */
-async function inNetworkNamespace(values: number[]): Promise<Record<number, ReloadRun> | null> {
-  const probe = Bun.spawn(["unshare", "-n", "true"], { stdio: ["ignore", "ignore", "ignore"] });
-  const ok = await Promise.race([probe.exited, Bun.sleep(5000).then(() => -1)]).catch(() => -1);
-  if (ok !== 0) return null;
-  const proc = Bun.spawn(["unshare", "-n", process.execPath, `${ROOT}/test/integration/fixtures/netns-reload.ts`, ...values.map(String)], {
+/** Whether a private network namespace can be made here (root, and `unshare` installed). */
+async function canUnshare(): Promise<boolean> {
+  try {
+    const probe = Bun.spawn(["unshare", "-n", "true"], { stdio: ["ignore", "ignore", "ignore"] });
+    return (await Promise.race([probe.exited, Bun.sleep(5000).then(() => -1)])) === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the reuse-port reload kinds inside `unshare -n` with tcp_migrate_req set to `value` (test/integration/fixtures/netns-reload.ts). */
+async function inNetworkNamespace(value: number): Promise<ReloadRun> {
+  const proc = Bun.spawn(["unshare", "-n", process.execPath, `${ROOT}/test/integration/fixtures/netns-reload.ts`, String(value)], {
     cwd: ROOT,
     env: { ...process.env, BUNICORN_CMD_ARGS: "" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -155,13 +180,11 @@ async function inNetworkNamespace(values: number[]): Promise<Record<number, Relo
   const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   await proc.exited;
   clearTimeout(timer);
-  const runs: Record<number, ReloadRun> = {};
   for (const line of out.split("\n")) {
     if (!line.startsWith("{")) continue;
     const r = JSON.parse(line) as { migrate: number; run?: ReloadRun; error?: string };
     if (r.error !== undefined) throw new Error(`tcp_migrate_req=${r.migrate}: ${r.error}`);
-    runs[r.migrate] = r.run!;
+    if (r.migrate === value) return r.run!;
   }
-  for (const v of values) if (runs[v] === undefined) throw new Error(`no result for tcp_migrate_req=${v}\n--- stdout ---\n${out}\n--- stderr ---\n${err}`);
-  return runs;
+  throw new Error(`no result for tcp_migrate_req=${value}\n--- stdout ---\n${out}\n--- stderr ---\n${err}`);
 }
