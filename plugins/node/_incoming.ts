@@ -15,8 +15,8 @@ type Incoming = IncomingMessage & { _read: (size: number) => void; complete: boo
 
 export interface IncomingExchange {
   req: IncomingMessage;
-  /** Stops reading the request body (the exchange is over or the client went away). */
-  cancelBody(): void;
+  /** The client went away: stop reading the body, destroy the request (`aborted`, `close`). */
+  abort(): void;
 }
 
 export function incomingMessage(request: Request, socket: ExchangeSocket): IncomingExchange {
@@ -77,11 +77,12 @@ export function incomingMessage(request: Request, socket: ExchangeSocket): Incom
   }
   return {
     req,
-    cancelBody() {
-      if (done) return;
-      done = true;
-      reader?.cancel().catch(() => {});
-      if (!req.complete) req.destroy();
+    abort() {
+      if (!done) {
+        done = true;
+        reader?.cancel().catch(() => {});
+      }
+      if (!req.destroyed) req.destroy();
     },
   };
 }

@@ -38,7 +38,7 @@ export function nodeFetch(handler: NodeRequestHandler, options: NodeFetchOptions
   const onError = options.onError ?? ((e: unknown) => console.error(e));
   return (request, server) => {
     let res: ServerResponse;
-    let cancelBody = (): void => {};
+    let abortRequest = (): void => {};
     const sink = new ResponseSink(
       () => (res as unknown as { _header: unknown })._header,
       request.method === "HEAD",
@@ -46,12 +46,12 @@ export function nodeFetch(handler: NodeRequestHandler, options: NodeFetchOptions
       () => {
         // The client went away mid-body: Node's `close` on the socket, `aborted` on an unread request.
         socket.destroy();
-        cancelBody();
+        abortRequest();
       },
     );
     const socket = new ExchangeSocket(peerOf(request, server), request.url.startsWith("https:"), sink);
     const incoming = incomingMessage(request, socket);
-    cancelBody = incoming.cancelBody;
+    abortRequest = incoming.abort;
     const req = incoming.req;
     res = new ServerResponse(req);
     // bunicorn's engines write the Date header, the connection headers and the framing.
@@ -77,6 +77,19 @@ export function nodeFetch(handler: NodeRequestHandler, options: NodeFetchOptions
         res.emit("close");
       });
     });
+    // The client leaving before the response is done (both engines abort the request's signal):
+    // `close` on the socket and `res`, `aborted` on the request, so a handler waiting on
+    // something (long polling) can stop; the exchange ends as a client error (DEBUG).
+    request.signal.addEventListener(
+      "abort",
+      () => {
+        if (res.writableFinished) return;
+        const reason: unknown = request.signal.reason;
+        socket.destroy(reason instanceof Error ? reason : new DOMException("The connection was closed.", "AbortError"));
+        abortRequest();
+      },
+      { once: true },
+    );
     const failed = (e: unknown): void => {
       if (!sink.fail(e)) onError(e, request);
     };

@@ -72,6 +72,18 @@ forEachMode(
       expect((await srv().fetch("/hello")).status).toBe(200);
     });
 
+    test("a client leaving before any answer: 'close' reaches the handler, and the request is no longer in flight", async () => {
+      const s = srv();
+      await expect(s.fetch("/wait", { timeoutMs: 300 })).rejects.toThrow();
+      await s.b.waitForLog(/wait: the client left \(aborted: true, ended: false\)/, 5000);
+      const res = await s.fetch("/hello");
+      expect(res.status).toBe(200);
+      await Bun.sleep(100);
+      // A client's leaving, not a server fault (DEBUG). The exchange is over: one still in flight
+      // would hold this block's graceful stop for graceful_timeout (30 s).
+      expect(s.b.output()).not.toContain("[ERROR] Error handling request /wait");
+    });
+
     test("a handler that blocks the event loop: WORKER TIMEOUT, and a new worker serves", async () => {
       const s = srv();
       const before = s.b.workers();
