@@ -103,8 +103,21 @@ function openOne(address: BindAddress, cfg: Settings, reusePortAllowed: boolean,
     if (probe) probeFree(address);
     return { display: formatBind(address, scheme(cfg)), mode: "reuse-port", fd: null, address, ownsPath: false };
   }
-  const fd = sockets().openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask });
+  const fd = sockets().openListenSocket(address, { backlog: cfg.backlog, umask: cfg.umask, owner: socketOwner(address, cfg) });
   return { display: formatBind(address, scheme(cfg)), mode: "shared-socket", fd, address, ownsPath: address.kind === "unix" };
+}
+
+/**
+ * A unix socket's owner: the workers' `user` and `group` when either is set, as Gunicorn chowns
+ * its unix socket to them (so workers that dropped privileges can still reach their socket's
+ * file, and the group can be the proxy's); otherwise left as created.
+ */
+function socketOwner(address: BindAddress, cfg: Settings): { uid: number; gid: number } | undefined {
+  if (address.kind !== "unix" || (cfg.user === null && cfg.group === null)) return undefined;
+  const { resolveGroup, resolveUser } = require("../os/index.ts") as typeof import("../os/index.ts");
+  const user = cfg.user !== null ? resolveUser(cfg.user) : null;
+  const gid = cfg.group !== null ? resolveGroup(cfg.group) : (user?.gid ?? process.getgid!());
+  return { uid: user?.uid ?? process.getuid!(), gid };
 }
 
 /** The scheme "Listening at" shows: `https` when the SSL settings are set. */
