@@ -11,7 +11,9 @@
  * - the engine's protocol errors (src/http/errors.ts `HttpError`: `InvalidChunkSize` 400,
  *   `RequestBodyTooLarge` 413, `RequestTimeout` 408, ...);
  * - `AbortError: The connection was closed.`: the client left (both engines), or Bun.serve refused
- *   the rest of the body (a malformed chunk: Bun answers its own 400 and the app sees only this).
+ *   the rest of the body (a malformed chunk: Bun answers its own 400 and the app sees only this);
+ * - Bun.serve's `Error: Request body exceeded maxRequestBodySize`: a chunked body passed
+ *   `limit_request_body` (Bun answers its own 413; a plain `Error`, told by its message).
  *
  * An error wrapping one of these (`cause`, up to three levels: frameworks wrap) counts too.
  */
@@ -29,6 +31,7 @@ export function clientErrorOf(e: unknown): ClientError | null {
   for (let depth = 0; depth < 4 && e !== null && typeof e === "object"; depth++) {
     if (e instanceof HttpError) return { status: e.status, message: `${e.name}: ${e.message}` };
     if (isConnectionClosed(e)) return { status: 400, message: "the connection was closed (the client left, or its request body was refused)" };
+    if (isBodyTooLarge(e)) return { status: 413, message: "the request body exceeded limit_request_body" };
     e = (e as { cause?: unknown }).cause;
   }
   return null;
@@ -37,6 +40,11 @@ export function clientErrorOf(e: unknown): ClientError | null {
 /** Bun's and the engine's reason for a body stream or signal whose connection closed. */
 function isConnectionClosed(e: object): boolean {
   return e instanceof DOMException && e.name === "AbortError" && e.message === "The connection was closed.";
+}
+
+/** Bun.serve's error for a request body over `maxRequestBodySize` (`limit_request_body`). */
+function isBodyTooLarge(e: object): boolean {
+  return e instanceof Error && e.message === "Request body exceeded maxRequestBodySize";
 }
 
 /**

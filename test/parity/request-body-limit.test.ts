@@ -67,6 +67,17 @@ forEachMode("limit_request_body 1000", { app: APP, args: ["--limit-request-body"
     const after = await s.fetch("/");
     expect(`${after.status} ${await after.text()}`).toBe("200 hello");
   });
+
+  test("an app that lets the failed body's error propagate: a 413, and the client's fault is no ERROR line", async () => {
+    const s = srv();
+    const from = s.b.output().length;
+    const r = await exchange(s, post("/upload-unguarded", "Transfer-Encoding: chunked\r\n") + chunk("e".repeat(500)), [chunk("e".repeat(500)), chunk("e".repeat(500)), "0\r\n\r\n"]);
+    expect({ status: r.status, closed: r.closed }).toEqual({ status: 413, closed: true });
+    const after = await s.fetch("/");
+    expect(`${after.status} ${await after.text()}`).toBe("200 hello");
+    await Bun.sleep(200);
+    expect(s.b.output().slice(from).split("\n").filter((l) => l.includes("[ERROR]"))).toEqual([]);
+  });
 });
 
 forEachMode("limit_request_body by default (128 MiB)", { app: APP }, (srv) => {
