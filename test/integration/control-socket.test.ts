@@ -187,7 +187,7 @@ for (const m of MODES) {
       expect(bad.stderr).toBe(`Error: worker kill: ${b.pid} is not a worker of this arbiter (pid ${b.pid})\n`);
     });
 
-    test("a worker stuck in a loop never delays it: show workers answers within 1 s", async () => {
+    test("a worker stuck in a loop never delays it: the socket answers within 1 s, ctl commands at once", async () => {
       // A request that never ends: its worker's event loop spins for good.
       const spin = fetch(`${url}spin`, { unix: unixPath, signal: AbortSignal.timeout(8000) } as RequestInit).catch(() => null);
       const runs: { code: number; ms: number }[] = [];
@@ -197,11 +197,18 @@ for (const m of MODES) {
         return r.code === 0 ? (JSON.parse(r.stdout) as WorkersReply).workers.find((w) => w.heartbeatAge > 2) : null;
       }, 10_000, 200);
       expect(runs.filter((r) => r.code !== 0)).toEqual([]);
-      expect(Math.max(...runs.map((r) => r.ms))).toBeLessThan(1000);
+      // The arbiter's answer itself (a round trip on the socket) within 1 s while the worker spins;
+      // each whole ctl command, Bun's own start included (slower when the suite loads the
+      // machine), within 5 s: far below the 2 s heartbeats the stuck worker has already missed.
+      for (const command of ["show workers", "show stats", "show all"]) {
+        const raw = await rawExchange(sock, `${JSON.stringify({ command })}\n`, 3000);
+        expect({ command, ok: JSON.parse(raw.text).ok, fast: raw.closedAfterMs < 1000 }).toEqual({ command, ok: true, fast: true });
+      }
+      expect(Math.max(...runs.map((r) => r.ms))).toBeLessThan(5000);
       for (const args of [["show", "workers"], ["show", "stats"], ["show", "all"]]) {
         const r = await ctl(["--control-socket", sock, ...args]);
         expect(r.code).toBe(0);
-        expect(r.ms).toBeLessThan(1000);
+        expect(r.ms).toBeLessThan(5000);
       }
       // It cannot run its TERM handler: graceful_timeout (1 s) later it is SIGKILLed and replaced.
       expect((await ctl(["--control-socket", sock, "worker", "kill", String(stuck.pid)])).code).toBe(0);
