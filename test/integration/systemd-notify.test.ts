@@ -45,7 +45,10 @@ describe("sd_notify", () => {
       const reloading = await rx.waitFor(/^RELOADING=1/, 10_000, hupAt);
       await rx.waitFor(/^READY=1/, 15_000, rx.messages.indexOf(reloading));
       await b.waitForLog(/Hang up: Master/);
-      expect((await get(`http://127.0.0.1:${port}/pid`)).status).toBe(200);
+      // Served after the reload. (A connection that lands in a retiring worker's accept queue as
+      // it closes is reset while net.ipv4.tcp_migrate_req is 0: docs/signals.md; not this test's
+      // subject, so a reset is tried again.)
+      await waitFor("a 200 after the reload", async () => (await get(`http://127.0.0.1:${port}/pid`)).status === 200, 5000);
       await waitFor("6 watchdog pings", () => rx.messages.filter((m) => m.text === "WATCHDOG=1").length >= 6, 5000);
       expect(await b.stop()).toBe(0);
       rx.close();
