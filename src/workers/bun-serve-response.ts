@@ -63,19 +63,21 @@ function bodyless(status: number): boolean {
 /**
  * Hands `res` to Bun.serve: once its body has gone out (at once, or when a streamed body ends),
  * `server.timeout(req, idle)` restores the keep-alive idle time (when `idle >= 0`; reuse-port
- * workers lift it while the app runs) and, when `start >= 0`, the access line is written with the
- * duration since `start`. Returns the Response to send: `res`, or for a stream a Response with
- * the same head and a counting stream in front of its body.
+ * workers lift it while an app that returned a promise runs: `lifted`, else Bun's timer still
+ * runs from the request's arrival and is only lifted here for a stream) and, when `start >= 0`,
+ * the access line is written with the duration since `start`. Returns the Response to send:
+ * `res`, or for a stream a Response with the same head and a counting stream in front of its body.
  */
-export function sendResponse(log: AccessSink, req: Request, server: unknown, res: Response, start: number, idle: number): Response {
+export function sendResponse(log: AccessSink, req: Request, server: unknown, res: Response, start: number, idle: number, lifted = true): Response {
   const body = bodyOf(res);
   if (body.kind === "stream" && req.method !== "HEAD" && !bodyless(res.status)) {
+    if (idle >= 0 && !lifted) (server as TimeoutServer).timeout(req, 0);
     return countedResponse(res, (bytes, complete) => {
       if (complete && idle >= 0) (server as TimeoutServer).timeout(req, idle);
       if (start >= 0) log.access(new BunServeRecord(req, server, res, performance.now() - start, body, bytes));
     });
   }
-  if (idle >= 0) (server as TimeoutServer).timeout(req, idle);
+  if (idle >= 0 && lifted) (server as TimeoutServer).timeout(req, idle);
   if (start >= 0) log.access(new BunServeRecord(req, server, res, performance.now() - start, body, 0));
   return res;
 }

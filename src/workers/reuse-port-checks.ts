@@ -17,11 +17,11 @@
  *   target; dot segments are already resolved), a plain 400 beyond it; fields are counted as
  *   `req.headers` holds them (repeated names once), a plain 431 beyond it.
  *
- * The cost on a plain request: `headers.count`, one `headers.get` each for Host and Content-Type,
- * the Host's characters, and `req.url`'s length (about 0.15 µs in all, no allocation beyond
- * Bun's strings). `limit_request_field_size` is not checked here: that needs a pass over every
- * field (about 0.7 µs for ten), so a request in this mode may carry a field of up to Bun's own
- * 16 KiB head limit.
+ * The cost on a plain request, on top of the head the fetch wrapper reads once ({@link Head}):
+ * `headers.count`, a Host seen before (a Set lookup; a new one's characters are checked once),
+ * Content-Type, and `req.url`'s length (under 0.1 µs in all, no allocation beyond Bun's strings).
+ * `limit_request_field_size` is not checked here: that needs a pass over every field value, so a
+ * request in this mode may carry a field of up to Bun's own 16 KiB head limit.
  */
 import type { Server } from "bun";
 import type { Settings } from "../config/registry.ts";
@@ -46,19 +46,41 @@ function fieldsLimit(v: number): number {
   return v > 0 && v <= MAX_HEADERS ? v : MAX_HEADERS;
 }
 
+/**
+ * A request's head as `req.headers.toJSON()` gives it: each name (lower-cased) once, with the
+ * value `headers.get()` gives (repeated fields joined), `set-cookie` as a list. Read once per
+ * request by the fetch wrapper (reuse-port-fetch.ts) for every check before the app: one native
+ * call, where a `get()` per name and a pass over `keys()` cost more (docs/design.md, "The
+ * reuse-port hot path"). Its own properties only: a header named `__proto__` is one of them.
+ */
+export type Head = Readonly<Record<string, string | readonly string[] | undefined>>;
+
+/** How many Host values already found usable are remembered (the set is emptied when full). */
+const USABLE_HOSTS_MAX = 64;
+
 /** Reuse-port mode's checks before the app: null when the request goes on (its `req.url` made usable), or the 400/431 to send. */
-export function reusePortChecks(cfg: Readonly<Settings>): (req: Request, server: Server<unknown>) => Response | null {
+export function reusePortChecks(cfg: Readonly<Settings>): (req: Request, server: Server<unknown>, h: Headers, head: Head) => Response | null {
   const maxLine = lineLimit(cfg.limit_request_line ?? DEFAULT_LIMIT_REQUEST_LINE);
   const maxFields = fieldsLimit(cfg.limit_request_fields ?? DEFAULT_LIMIT_REQUEST_FIELDS);
   // The request line is longer than the URL's target by the method, two spaces and `HTTP/1.1`
   // (a method has at most 20 characters here): shorter URLs skip the exact count.
   const urlCheckFrom = maxLine - 30;
-  return (req, server) => {
-    const h = req.headers;
+  // Hosts of the common shapes found usable: a server sees few, and a hit skips the character checks.
+  const usable = new Set<string>();
+  return (req, server, h, head) => {
     if (h.count > maxFields) return refuse(431);
     const url = req.url;
-    const host = h.get("host");
-    if (host !== null && host !== "" && !usableHost(host, url)) return refuse(400);
+    // Host must be one authority the URL parser took: an authority's characters (no space, so no
+    // joined repeat), and a common shape (`name.example`, `name:8000`, `127.0.0.1:8000`) or, for
+    // anything rarer (IP literals, `%`, numeric last labels), `url` parses.
+    const host = head.host as string | undefined;
+    if (host !== undefined && host !== "" && !usable.has(host)) {
+      if (!hostCharsValid(host)) return refuse(400);
+      if (commonHost(host)) {
+        if (usable.size >= USABLE_HOSTS_MAX) usable.clear();
+        usable.add(host);
+      } else if (!URL.canParse(url)) return refuse(400);
+    }
     // `http://` and `https://` both have a '/' at index 6; a bare path or CONNECT's authority is no URL.
     if (url.charCodeAt(0) !== 104 /* h */ || url.charCodeAt(6) !== 47 /* / */) {
       const fixed = usableUrl(url, server);
@@ -66,8 +88,8 @@ export function reusePortChecks(cfg: Readonly<Settings>): (req: Request, server:
       setUrl(req, fixed);
     }
     if (url.length > urlCheckFrom && requestLineLength(req, url) > maxLine) return refuse(400);
-    const ct = h.get("content-type");
-    if (ct !== null && isJoined(ct)) return refuse(400);
+    const ct = head["content-type"] as string | undefined;
+    if (ct !== undefined && isJoined(ct)) return refuse(400);
     return null;
   };
 }
@@ -98,16 +120,6 @@ function listenerOrigin(server: Server<unknown>): string {
 function requestLineLength(req: Request, url: string): number {
   const start = url.indexOf("/", url.indexOf("//") + 2);
   return req.method.length + 1 + (start < 0 ? 1 : url.length - start) + 9;
-}
-
-/**
- * Whether `host` is one authority the URL parser took: characters of an authority (no space, so
- * no joined repeat), and a common shape (`name.example`, `name:8000`, `127.0.0.1:8000`) or, for
- * anything rarer (IP literals, `%`, numeric last labels), `url` parses.
- */
-function usableHost(host: string, url: string): boolean {
-  if (!hostCharsValid(host)) return false;
-  return commonHost(host) || URL.canParse(url);
 }
 
 /** `labels[.labels][:port]` with letters, digits, `-` and `_`, the last label starting with a letter, or a dotted quad; a port up to 65535. */

@@ -5,8 +5,9 @@
  * has parsed the head and passes every header name through (`X-A_B` included). Before the app
  * runs, the worker:
  *
- * - looks at the names once (`headers.keys()`, about 1 µs for ten headers: the one cost a plain
- *   request pays, and none with `header_map = dangerous`) for names with `_` and scheme headers;
+ * - looks at the names once, in the head the fetch wrapper read (`headers.toJSON()`: the names as
+ *   an object's keys, a `for...in`; none with `header_map = dangerous`), for names with `_`, and
+ *   looks up the scheme headers there by name;
  * - for a scheme header, asks whether the peer is trusted (`server.requestIP`, a few µs, only
  *   then) and gives `req.url` the scheme the headers say, as an own property of the request
  *   (Bun's Request keeps its URL in native code: `req.url`, `new URL(req.url)`, `new Request(req)`
@@ -19,6 +20,7 @@
 import type { Server } from "bun";
 import type { Settings } from "../config/registry.ts";
 import { attachForwardingView, ForwardingPolicy, NAME_DROP, NAME_REFUSE, SCHEME_CONFLICT, SCHEME_HTTPS, SCHEME_NONE } from "../http/forwarding.ts";
+import type { Head } from "./reuse-port-checks.ts";
 
 /** A request refused by the policy: the engine's plain 400. */
 function badRequest(): Response {
@@ -53,28 +55,26 @@ function trustedPeer(policy: ForwardingPolicy, req: Request, server: Server<unkn
  * Reuse-port mode's check before the app: null when the request goes on (its URL's scheme and
  * its headers adjusted as the policy says), or the 400 to send.
  */
-export function reusePortForwarding(cfg: Readonly<Settings>): (req: Request, server: Server<unknown>) => Response | null {
+export function reusePortForwarding(cfg: Readonly<Settings>): (req: Request, server: Server<unknown>, h: Headers, head: Head) => Response | null {
   const policy = forwardingPolicy(cfg);
   const scanNames = policy.headerMap !== "dangerous";
-  const schemeNames = policy.schemeNameSet;
-  const hasSchemeNames = schemeNames.size > 0;
-  return (req, server) => {
-    const h = req.headers;
+  // Scheme headers are looked up in the head by name; a name `Object.prototype` has too (none of
+  // the defaults) is asked of the Headers instead.
+  const schemeNames = policy.schemeNames.filter((n) => !(n in Object.prototype));
+  const oddSchemeNames = policy.schemeNames.filter((n) => n in Object.prototype);
+  return (req, server, h, head) => {
     let scheme = false;
     let underscore: string[] | null = null;
     if (scanNames) {
-      for (const name of h.keys()) {
-        if (name.includes("_")) (underscore ??= []).push(name);
-        if (hasSchemeNames && schemeNames.has(name)) scheme = true;
-      }
-    } else if (hasSchemeNames) {
-      for (const name of policy.schemeNames) {
-        if (h.has(name)) {
-          scheme = true;
-          break;
-        }
+      for (const name in head) if (name.includes("_")) (underscore ??= []).push(name);
+    }
+    for (let i = 0; i < schemeNames.length; i++) {
+      if (head[schemeNames[i]!] !== undefined) {
+        scheme = true;
+        break;
       }
     }
+    if (!scheme && oddSchemeNames.length > 0) scheme = oddSchemeNames.some((n) => h.has(n));
     if (!scheme && underscore === null) return null;
     let trusted = -1;
     if (scheme && (trusted = trustedPeer(policy, req, server) ? 1 : 0) === 1) {

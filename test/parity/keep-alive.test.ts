@@ -2,19 +2,25 @@
 // A connection in use is never cut, however the server's idle timer ticks; an idle one is
 // closed by the server no sooner than `keepalive` and no later than `keepalive` plus the
 // documented slack (docs/design.md, "Keep-alive": reuse-port mode closes on Bun's 4-second timer
-// tick, at most 8 s late; the engine sweeps every second). A server-sent-events stream with 1 s
-// between events is not cut either. The cases run side by side on the mode's one server.
+// tick, at most 8 s late; the engine sweeps every second), also after a stream, a file or a Blob
+// the app returned at once (reuse-port mode sees no end of those: src/workers/reuse-port-pending.ts).
+// A server-sent-events stream with 1 s between events is not cut either, nor a stream the app
+// returned at once that pauses for longer than the idle timer. The cases run side by side on the
+// mode's one server.
 import { expect, test } from "bun:test";
+import { ROOT } from "../support/harness.ts";
 import { parseAll } from "../support/http-client.ts";
 import { forEachMode } from "./modes.ts";
 
+/** app.ts, plus `/sync/*` routes whose Response exists when `fetch` returns. */
+const SYNC_APP = `${ROOT}/test/parity/fixtures/sync-app.ts`;
 const KEEPALIVE_S = 2;
 /** The most an idle connection may outlive `keepalive`, in any mode. */
 const SLACK_S = 8;
 /** Leeway for a loaded machine on top of that. */
 const LEEWAY_S = 1.5;
 
-forEachMode("keep-alive and streaming, default settings", {}, (srv) => {
+forEachMode("keep-alive and streaming, default settings", { app: SYNC_APP }, (srv) => {
   test.concurrent(
     "a connection sending a request every 0.7 s for 9 s loses none",
     async () => {
@@ -44,6 +50,42 @@ forEachMode("keep-alive and streaming, default settings", {}, (srv) => {
       const idle = (performance.now() - t0) / 1000;
       expect(idle).toBeGreaterThan(KEEPALIVE_S - 0.2);
       expect(idle).toBeLessThan(KEEPALIVE_S + SLACK_S + LEEWAY_S);
+    },
+    20_000,
+  );
+
+  test.concurrent(
+    "after a stream, a file and a Blob the app returns at once, each idle connection is closed after keepalive, within the slack",
+    async () => {
+      const idleAfter = async (path: string): Promise<{ path: string; response: number; idle: number }> => {
+        const c = await srv().connect();
+        c.write(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        await c.until((t) => parseAll(t).length === 1, 5000);
+        const t0 = performance.now();
+        await c.waitClosed((KEEPALIVE_S + SLACK_S + LEEWAY_S) * 1000);
+        return { path, response: parseAll(c.text)[0]!.status, idle: (performance.now() - t0) / 1000 };
+      };
+      const seen = await Promise.all(["/sync/sse?n=2&ms=300", "/sync/file", "/sync/blob"].map(idleAfter));
+      for (const r of seen) {
+        expect({ path: r.path, response: r.response, soon: r.idle < KEEPALIVE_S - 0.2, late: r.idle > KEEPALIVE_S + SLACK_S + LEEWAY_S }).toEqual({
+          path: r.path,
+          response: 200,
+          soon: false,
+          late: false,
+        });
+      }
+    },
+    20_000,
+  );
+
+  test.concurrent(
+    "a stream the app returns at once, silent for 8.5 s before its end, arrives whole (a pause longer than the idle timer)",
+    async () => {
+      const t0 = performance.now();
+      const res = await srv().fetch("/sync/sse?n=1&ms=8500", { timeoutMs: 15_000 });
+      const body = await res.text();
+      expect({ status: res.status, body }).toEqual({ status: 200, body: "data: 0\n\n" });
+      expect((performance.now() - t0) / 1000).toBeGreaterThan(8.4);
     },
     20_000,
   );

@@ -18,12 +18,15 @@ export interface Upgrade {
 
 const upgrades = new WeakMap<Request, Upgrade>();
 const NOTHING: Upgrade = { remoteAddress: "", headers: null };
+/** Whether this thread has upgraded any request: until then every request is answered without a lookup. */
+let anyUpgraded = false;
 
 export function markUpgraded(req: Request, upgrade: Upgrade = NOTHING): void {
+  anyUpgraded = true;
   upgrades.set(req, upgrade);
 }
 
 /** The upgrade of `req`, or undefined when it was not upgraded. */
 export function upgradeOf(req: Request): Upgrade | undefined {
-  return upgrades.get(req);
+  return anyUpgraded ? upgrades.get(req) : undefined;
 }
