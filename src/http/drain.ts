@@ -20,7 +20,7 @@
 import type { Conn } from "./engine.ts";
 
 /** How long a stopping engine keeps an idle keep-alive connection for its next request, in ms. */
-export const DRAIN_IDLE_GRACE_MS = 250;
+export const DRAIN_IDLE_GRACE_MS = 1000;
 /** How long a connection that has not sent its first request yet is kept, in ms. */
 const FIRST_REQUEST_GRACE_MS = 1000;
 /** How often a stopping engine looks for connections whose grace has passed, in ms. */

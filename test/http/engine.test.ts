@@ -298,14 +298,14 @@ describe("lifecycle", () => {
     const e = serveHttp(
       { hostname: "127.0.0.1", port: 0 },
       {
-        fetch: async () => {
-          await Bun.sleep(800);
+        fetch: async (req) => {
+          if (req.url.endsWith("/slow")) await Bun.sleep(2000);
           return new Response("slow done");
         },
       },
     );
     // An idle keep-alive connection (it already had an exchange) is closed once its drain grace
-    // (250 ms, src/http/drain.ts) has passed, long before the slow request ends.
+    // (1 s, src/http/drain.ts) has passed, long before the slow request ends.
     const idle = await connect(e.port);
     idle.write(GET("/first"));
     await idle.until(hasN(1), 2000);
@@ -316,14 +316,14 @@ describe("lifecycle", () => {
     const t0 = performance.now();
     let stopped = false;
     const p = e.stop().then(() => (stopped = true));
-    await idle.waitClosed(1000);
+    await idle.waitClosed(1800);
     expect(stopped).toBe(false);
     // New connections are refused once stop() began.
     await expect(connect(e.port)).rejects.toThrow();
     await p;
     expect(performance.now() - t0).toBeGreaterThan(150);
     expect(e.connections).toBe(0);
-    await busy.waitClosed(1000);
+    await busy.waitClosed(2500);
     const r = parseResponse(busy.text, true)!;
     expect(r.body).toBe("slow done");
     expect(r.headers["connection"]).toBe("close");

@@ -109,7 +109,7 @@ describe("a full stop: with nothing to take over, idle keep-alive connections cl
         c.write("GET /pid HTTP/1.1\r\nHost: x\r\n\r\n");
         await c.until((t) => parseAll(t).length === 1);
         const stopped = b.stop();
-        // A drain would answer this (with Connection: close) for another 250 ms; nothing takes over, so it is closed.
+        // A drain would answer this (with Connection: close) for another second; nothing takes over, so it is closed.
         await Bun.sleep(120);
         expect(c.closed).toBe(true);
         expect(await stopped).toBe(0);

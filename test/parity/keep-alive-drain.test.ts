@@ -1,5 +1,5 @@
 // Shared behaviour suite: a worker's graceful stop loses no keep-alive request, in every mode.
-// A client keeps one connection busy (a request every 40 ms, well inside the drain's 250 ms
+// A client keeps one connection busy (a request every 40 ms, well inside the drain's 1 s
 // grace) while HUP retires its worker: every request is answered, the stopping worker's last
 // answer says `Connection: close` and the connection then closes, and that answer has its access
 // line. (Loads with every reload kind: test/integration/keepalive-reload.test.ts.)

@@ -128,7 +128,7 @@ Workers still alive after the timeout (starting from the receipt of the restart 
 killed.
 
 Meanwhile keep-alive connections are drained, in every mode: a stopping worker answers each
-connection's next request with \`Connection: close\` and closes one that stays idle for 250 ms, so
+connection's next request with \`Connection: close\` and closes one that stays idle for 1 s, so
 a reload (HUP, USR2, TTOU, \`max_requests\`) loses no keep-alive request. A TERM with nothing to
 take over (no USR2 arbiter alongside, no \`drain_delay\`) closes idle connections at once.`,
   }),
