@@ -329,6 +329,27 @@ describe("installed from the npm tarball, no Bun on PATH", () => {
     await waitFor(`port ${port} closed`, () => portClosed(port), 15_000);
   }, 45_000);
 
+  test("the Node-style worker from the installed copy: -k node and -k egg:bunicorn-node#node serve a (req, res) handler", async () => {
+    expect(existsSync(join(project, "node_modules/bunicorn-node"))).toBe(false);
+    writeFileSync(
+      join(project, "node-app.js"),
+      'export default function (req, res) {\n  res.writeHead(200, { "content-type": "text/plain" });\n  res.end(`node ${req.method} ${req.url}\\n`);\n}\n',
+    );
+    for (const k of ["node", "egg:bunicorn-node#node"]) {
+      const port = await freePort();
+      const srv = start([which("npx"), "bunicorn", "node-app.js", "-w", "1", "-b", `127.0.0.1:${port}`, "-k", k, "--access-logfile", "-"]);
+      await waitFor(`port ${port} to answer`, async () => (await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(3000) })).status === 200, 20_000).catch((e) => {
+        throw new Error(`${(e as Error).message}\n--- output ---\n${srv.output()}`);
+      });
+      const res = await fetch(`http://127.0.0.1:${port}/n?x=1`, { signal: AbortSignal.timeout(3000) });
+      expect({ k, status: res.status, text: await res.text() }).toEqual({ k, status: 200, text: "node GET /n?x=1\n" });
+      await waitFor("its access line", () => srv.output().match(/"GET \/n\?x=1 HTTP\/1\.1" 200 16 /));
+      srv.proc.kill("SIGTERM");
+      await within(srv.proc.exited, 15_000, "npx to exit");
+      await waitFor(`port ${port} closed`, () => portClosed(port), 15_000);
+    }
+  }, 60_000);
+
   test("installed with --ignore-scripts (Bun's postinstall not run), the bin finds the platform package's binary", async () => {
     const other = join(tmp, "no-scripts");
     mkdirSync(other);
