@@ -23,7 +23,7 @@ const BUILTIN_WORKERS: Record<string, () => Promise<WorkerClass>> = {
 };
 
 /** The default class and gthread by name; a built-in alias of a class extending ProcessWorker (node) is not one. */
-function isBuiltin(ref: Settings["worker_class"]): boolean {
+export function isBuiltin(ref: Settings["worker_class"]): boolean {
   return typeof ref === "string" && ["sync", "process", "gthread"].includes(ref.trim().replace(/^#/, ""));
 }
 
