@@ -42,7 +42,7 @@ export interface RunOptions {
 export async function run(options: RunOptions = {}): Promise<number> {
   const argv = [...(options.argv ?? [])];
   let app: unknown = options.app;
-  const classInCode = typeof options.settings?.worker_class === "function" || typeof options.settings?.logger_class === "function";
+  const classInCode = Object.values(options.settings ?? {}).some((v) => typeof v === "function");
   if ((app != null && typeof app !== "string") || (app && options.base !== undefined) || classInCode) {
     // Objects and classes cannot reach the workers; a path relative to the caller (src/app/app-option.ts).
     const { appObjectError, appRelativeTo, classInCodeError } = await import("./app/app-option.ts");

@@ -48,13 +48,31 @@ export function appRelativeTo(spec: string, base: string | URL): string {
   return file + rest;
 }
 
-/** A worker or logger class given as a class in `run({ settings })`: why workers cannot get it, what to pass. */
+/**
+ * The hooks that run in a worker process (or its gthread threads), not in the arbiter: given as a
+ * function in `run({ settings })`, they cannot reach it (the arbiter's own hooks, `on_starting`,
+ * `when_ready`, `child_exit`..., run in the caller's process and may be functions).
+ */
+const WORKER_HOOKS = ["post_fork", "post_worker_init", "pre_request", "post_request", "worker_int", "worker_abort", "worker_exit", "ssl_context"];
+
+/**
+ * A worker or logger class, or a worker-side hook, given as a function in `run({ settings })`:
+ * why workers cannot get it, what to pass instead. (They used to be dropped silently: the
+ * workers ran the default class or no hook.)
+ */
 export function classInCodeError(settings: Readonly<Record<string, unknown>> | undefined): ConfigError | null {
   for (const name of ["worker_class", "logger_class"]) {
     const value = settings?.[name];
     if (typeof value !== "function") continue;
     return new ConfigError(
       `${name}: a class given to run() in code cannot reach the worker processes, which import their classes themselves; give it as PATH#EXPORT (e.g. new URL("./my-class.ts", import.meta.url).pathname + "#${value.name || "MyClass"}"), egg:PACKAGE#NAME, or in a config file`,
+    );
+  }
+  for (const name of WORKER_HOOKS) {
+    const value = settings?.[name];
+    if (typeof value !== "function") continue;
+    return new ConfigError(
+      `${name}: a function given to run() in code cannot reach the worker processes, where this hook runs; give it as PATH#EXPORT (e.g. new URL("./hooks.ts", import.meta.url).pathname + "#${value.name || name}") or put it in a config file (configFile)`,
     );
   }
   return null;

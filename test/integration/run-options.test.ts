@@ -9,7 +9,7 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT } from "../support/harness.ts";
+import { freePort, ROOT } from "../support/harness.ts";
 
 const LAUNCHER = join(ROOT, "test/fixtures/run-launcher.ts");
 const ELSEWHERE = mkdtempSync(join(tmpdir(), "bunicorn-run-cwd-"));
@@ -44,6 +44,16 @@ test("run({ settings: { worker_class: <a class> } }): one Error: line (workers i
   expect(r.stderr.trim().split("\n")).toEqual([
     'Error: worker_class: a class given to run() in code cannot reach the worker processes, which import their classes themselves; give it as PATH#EXPORT (e.g. new URL("./my-class.ts", import.meta.url).pathname + "#InCode"), egg:PACKAGE#NAME, or in a config file',
   ]);
+});
+
+test("run({ settings: { post_fork: <a function> } }): one Error: line (the hook runs in the workers), status 1; an arbiter hook as a function runs", async () => {
+  const r = await launch("hook", "-b", "127.0.0.1:1");
+  expect(r.code).toBe(1);
+  expect(r.stderr.trim().split("\n")).toEqual([
+    'Error: post_fork: a function given to run() in code cannot reach the worker processes, where this hook runs; give it as PATH#EXPORT (e.g. new URL("./hooks.ts", import.meta.url).pathname + "#postFork") or put it in a config file (configFile)',
+  ]);
+  const ok = await launch("arbiter-hook", "-b", `127.0.0.1:${await freePort()}`);
+  expect({ code: ok.code, out: ok.stdout }).toEqual({ code: 0, out: "when_ready ran in the caller's process\n" });
 });
 
 test("run({ app, base }) with a module that is not beside the caller: one Error: line naming where it looked, status 4", async () => {
