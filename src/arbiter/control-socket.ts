@@ -16,6 +16,7 @@ import type { Socket, UnixSocketListener } from "bun";
 import { ConfigError } from "../errors.ts";
 import type { LogMethods } from "../hook-types.ts";
 import { CommandError, runCommand, type ControlTarget } from "./control-commands.ts";
+import { unixPathAnswers } from "../net/unix-path-live.ts";
 import {
   COMMAND_TIMEOUT_MS,
   commandWords,
@@ -47,26 +48,6 @@ interface Conn {
 
 const encoder = new TextEncoder();
 
-/** Answers on a unix path: a live server there (its connection accepted within a second)? */
-async function answers(path: string): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const connected = Bun.connect({ unix: path, socket: { data() {}, connectError() {} } }).then((s) => {
-      s.end();
-      return true;
-    });
-    const timedOut = new Promise<boolean>((resolve) => {
-      // A server that does not accept within a second (a full backlog) still holds the path.
-      timer = setTimeout(() => resolve(true), 1000);
-    });
-    return await Promise.race([connected, timedOut]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Checks `path` for binding: throws when it is taken; removes a stale socket file. */
 async function clearPath(path: string): Promise<void> {
   let st;
@@ -76,7 +57,7 @@ async function clearPath(path: string): Promise<void> {
     return; // nothing there
   }
   if (!st.isSocket()) throw new ConfigError(`control_socket: ${path} exists and is not a socket`);
-  if (await answers(path)) throw new ConfigError(`control_socket: ${path} is in use (a running server answers on it)`);
+  if (await unixPathAnswers(path)) throw new ConfigError(`control_socket: ${path} is in use (a running server answers on it)`);
   try {
     unlinkSync(path);
   } catch (e) {
@@ -103,7 +84,7 @@ export class ControlSocket {
    */
   async open(cfg: ControlSettings, waitForParent: number | null): Promise<void> {
     if (!cfg.control_socket) return;
-    if (waitForParent !== null && (await answers(cfg.control_socket))) {
+    if (waitForParent !== null && (await unixPathAnswers(cfg.control_socket))) {
       this.path = cfg.control_socket;
       this.mode = cfg.control_socket_mode;
       this.waitTimer = setInterval(() => void this.takeOver(), 500);
@@ -195,7 +176,7 @@ export class ControlSocket {
   private async takeOver(): Promise<void> {
     const path = this.path;
     if (path === null || this.listener !== null || this.closed) return;
-    if (await answers(path)) return;
+    if (await unixPathAnswers(path)) return;
     if (this.waitTimer === null || this.listener !== null) return; // closed or taken meanwhile
     clearInterval(this.waitTimer);
     this.waitTimer = null;

@@ -20,6 +20,7 @@ import type { LogMethods } from "../hook-types.ts";
 import { parseBind, type BindAddress } from "../net/bind-address.ts";
 import { PoolMetrics, type PoolView } from "./metrics.ts";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus.ts";
+import { unixPathAnswers } from "../net/unix-path-live.ts";
 
 /** What the endpoints read from the arbiter, at request time. */
 export interface MetricsSource {
@@ -35,24 +36,6 @@ const RETRY_MS = 500;
 
 function text(status: number, body: string): Response {
   return new Response(body, { status, headers: { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" } });
-}
-
-/** Whether a server answers on the unix socket `path` (within a second). */
-async function answers(path: string): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const connected = Bun.connect({ unix: path, socket: { data() {}, connectError() {} } }).then((s) => {
-      s.end();
-      return true;
-    });
-    // A server that does not accept within a second (a full backlog) still holds the path.
-    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 1000)));
-    return await Promise.race([connected, late]);
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export class MetricsServer {
@@ -142,7 +125,7 @@ export class MetricsServer {
         st = null;
       }
       if (st !== null && !st.isSocket()) throw new ConfigError(`metrics_bind: ${a.path} exists and is not a socket`);
-      if (await answers(a.path)) throw Object.assign(new ConfigError(`metrics_bind: ${a.path} is in use (a running server answers on it)`), { code: "EADDRINUSE" });
+      if (await unixPathAnswers(a.path)) throw Object.assign(new ConfigError(`metrics_bind: ${a.path} is in use (a running server answers on it)`), { code: "EADDRINUSE" });
       try {
         unlinkSync(a.path);
       } catch {}
