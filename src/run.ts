@@ -4,14 +4,12 @@
  * this). Workers are separate processes that import the app by path, so the app is given as
  * `APP_MODULE` (`"./server.ts:app"`), not as an object.
  */
-import { loadApp } from "./app/load-app.ts";
-import { nodeHandlerHint } from "./app/node-handler-hint.ts";
-import { preflight } from "./arbiter/preflight.ts";
-import { startArbiter } from "./arbiter/start.ts";
-import { tlsStartError } from "./arbiter/tls-check.ts";
+// The arbiter (src/arbiter/start.ts and all it imports), --check-config's checks and
+// --print-config's printer are imported where they are used: the command's first image, which
+// only loads the config and re-executes itself for its title, would load them for nothing
+// (about 15 ms of its start).
 import { encodeHandoff, takeHandoff, writeHandoff } from "./config/handoff.ts";
 import { loadConfig, type LoadedConfig } from "./config/load.ts";
-import { formatConfig } from "./config/print.ts";
 import type { Settings } from "./config/registry.ts";
 import { DAEMONIZED_ENV, HANDOFF_ENV, INHERITED_FDS_ENV, LISTEN_FDS_ENV, TITLED_ENV } from "./env-names.ts";
 import { AppLoadError, ConfigError, EXIT_USAGE_ERROR, firstLine, reportFatal } from "./errors.ts";
@@ -77,6 +75,7 @@ export async function runLoaded(
   const cfg = loaded.settings;
   if (cfg.print_config) {
     // The app as given (APP_MODULE or the `app` setting), not the setting alone.
+    const { formatConfig } = await import("./config/print.ts");
     process.stdout.write(`${formatConfig(loaded.app ? { ...cfg, app: loaded.app } : cfg)}\n`);
     return 0;
   }
@@ -84,6 +83,10 @@ export async function runLoaded(
   if (cfg.check_config) {
     try {
       // What a start would refuse (src/arbiter/preflight.ts, tls-check.ts), then the app.
+      const { tlsStartError } = await import("./arbiter/tls-check.ts");
+      const { preflight } = await import("./arbiter/preflight.ts");
+      const { loadApp } = await import("./app/load-app.ts");
+      const { nodeHandlerHint } = await import("./app/node-handler-hint.ts");
       const tlsError = tlsStartError(cfg, ctx.env);
       if (tlsError !== null) throw new ConfigError(tlsError);
       await preflight(cfg, cfg.chdir);
@@ -121,5 +124,5 @@ export async function runLoaded(
     execWithTitle(`bunicorn: master [${name}]`, process.execPath, [...process.execArgv, ...process.argv.slice(1)], env);
     if (handoff !== null) takeHandoff(handoff); // execve failed: remove the file
   }
-  return startArbiter(loaded, ctx);
+  return (await import("./arbiter/start.ts")).startArbiter(loaded, ctx);
 }
