@@ -86,7 +86,12 @@ export function reusePortFetch(
       // until Bun has sent it, without telling a file from a stream (reuse-port-pending.ts).
       if (IN_MEMORY_DETECTION && inMemoryBody(res)) {
         if (lifted) server.timeout(req, idle);
-      } else pending.add(req, server);
+      } else {
+        // Bun sends `Bun.file(p).slice(a, b)` as a 206 `bytes a-b/*` while the Response's headers
+        // were never made; made, it is a 200 with the slice's bytes, as in the engine (design.md).
+        void res.headers;
+        pending.add(req, server);
+      }
       return res;
     }
     return sendResponse(log, req, server, res, start, idle, lifted);

@@ -79,6 +79,16 @@ forEachMode("keep-alive and streaming, default settings", { app: SYNC_APP }, (sr
   );
 
   test.concurrent(
+    "a slice of a file the app returns at once goes out as a 200 with the slice's bytes",
+    async () => {
+      const res = await srv().fetch("/sync/slice");
+      const want = (await Bun.file(new URL("./fixtures/static.txt", import.meta.url).pathname).text()).slice(2, 9);
+      expect({ status: res.status, range: res.headers.get("content-range"), body: await res.text() }).toEqual({ status: 200, range: null, body: want });
+    },
+    20_000,
+  );
+
+  test.concurrent(
     "a stream the app returns at once, silent for 8.5 s before its end, arrives whole (a pause longer than the idle timer)",
     async () => {
       const t0 = performance.now();
