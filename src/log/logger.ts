@@ -1,12 +1,11 @@
 /**
  * @module
  * `Logger`: the default logger class, and the base class of logger plugins. It writes the error
- * log (Gunicorn's `[time] [pid] [LEVEL] message` line, through consola) and the access log
+ * log (Gunicorn's `[time] [pid] [LEVEL] message` line) and the access log
  * (Gunicorn's atoms, or JSON), each to files, stdout/stderr and/or syslog, without blocking the
  * request path (lines are buffered and flushed on the next turn of the event loop). `reopen()`
  * is USR1. The metric methods are no-ops here; `StatsdLogger` sends them.
  */
-import { createConsola, type ConsolaInstance, type LogObject } from "consola/core";
 import type { Settings } from "../config/registry.ts";
 import type { LogMethods } from "../hook-types.ts";
 import { compileAccessFormat, type AccessRecord } from "./access-format.ts";
@@ -22,8 +21,8 @@ function syslogModule(): typeof import("./syslog.ts") {
 
 export type { AccessRecord, LogLevelName };
 
-const CONSOLA_LEVEL: Record<LogLevelName, number> = { critical: 0, error: 0, warning: 1, info: 3, debug: 4 };
-const LEVEL_OF: Record<string, LogLevelName> = { debug: "debug", info: "info", warn: "warning", error: "error", fatal: "critical" };
+/** How verbose each level is: a message is written when its rank is at most the logger's. */
+const RANK: Record<LogLevelName, number> = { critical: 0, error: 0, warning: 1, info: 3, debug: 4 };
 
 /** `[2026-11-22 10:00:00 +0000]`, Gunicorn's `datefmt`. */
 export function formatLogTime(d = new Date()): string {
@@ -57,7 +56,8 @@ export class Logger implements LogMethods {
   readonly role: "arbiter" | "worker";
   /** True when access lines are written somewhere (the request path skips the work otherwise). */
   readonly accessEnabled: boolean;
-  private readonly consola: ConsolaInstance;
+  /** The configured level's rank: messages above it are dropped. */
+  private readonly rank: number;
   private readonly errorSinks: Sink[] = [];
   private readonly accessSinks: Sink[] = [];
   private readonly errorJson: boolean;
@@ -79,10 +79,8 @@ export class Logger implements LogMethods {
     for (const t of accessTargets) this.accessSinks.push(this.sink(t, 1, `bunicorn.${name}.access`));
     this.accessEnabled = this.accessSinks.length > 0;
 
-    this.consola = createConsola({
-      level: CONSOLA_LEVEL[level],
-      reporters: [{ log: (obj: LogObject) => this.writeError(obj) }],
-    });
+    // A level check and a line: consola (which did this before) cost about 1 MB RSS per process.
+    this.rank = RANK[level];
   }
 
   private sink(target: string, dash: 1 | 2, ident: string): Sink {
@@ -97,14 +95,14 @@ export class Logger implements LogMethods {
     return { write: (line) => w.write(line), flush: () => w.flushSync(), reopen: () => w.reopen(), close: () => w.close() };
   }
 
-  private writeError(obj: LogObject): void {
-    const [msg, ...args] = obj.args as [string, ...unknown[]];
+  private writeError(level: LogLevelName, msg: string, args: unknown[]): void {
+    if (RANK[level] > this.rank) return;
+    const date = new Date();
     const text = formatMessage(String(msg), args);
-    const level = LEVEL_OF[obj.type] ?? "info";
     const bare = `[${process.pid}] [${level.toUpperCase()}] ${text}`;
     const line = this.errorJson
-      ? JSON.stringify({ time: obj.date.toISOString(), pid: process.pid, level, message: text })
-      : `${formatLogTime(obj.date)} ${bare}`;
+      ? JSON.stringify({ time: date.toISOString(), pid: process.pid, level, message: text })
+      : `${formatLogTime(date)} ${bare}`;
     for (const s of this.errorSinks) s.write(line, level, this.errorJson ? line : bare);
     this.onLog(level);
   }
@@ -113,22 +111,22 @@ export class Logger implements LogMethods {
   protected onLog(_level: LogLevelName): void {}
 
   debug(msg: string, ...args: unknown[]): void {
-    this.consola.debug(msg, ...args);
+    this.writeError("debug", msg, args);
   }
   info(msg: string, ...args: unknown[]): void {
-    this.consola.info(msg, ...args);
+    this.writeError("info", msg, args);
   }
   warning(msg: string, ...args: unknown[]): void {
-    this.consola.warn(msg, ...args);
+    this.writeError("warning", msg, args);
   }
   error(msg: string, ...args: unknown[]): void {
-    this.consola.error(msg, ...args);
+    this.writeError("error", msg, args);
   }
   critical(msg: string, ...args: unknown[]): void {
-    this.consola.fatal(msg, ...args);
+    this.writeError("critical", msg, args);
   }
   exception(msg: string, ...args: unknown[]): void {
-    this.consola.error(msg, ...args);
+    this.writeError("error", msg, args);
   }
 
   /** True when `access()` wants records (an access log, or metrics to count). */
