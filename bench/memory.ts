@@ -109,7 +109,9 @@ async function start(cmd: string[], unix: boolean, dir = mkdtempSync(join(tmpdir
     await Bun.sleep(5);
   }
   await killGroup(proc.pid);
-  throw new Error(`${cmd.join(" ")}: no 200 within 15 s: ${readFileSync(join(dir, "stderr.log"), "utf8").slice(-400)}`);
+  const err = readFileSync(join(dir, "stderr.log"), "utf8").slice(-400);
+  rmSync(dir, { recursive: true, force: true });
+  throw new Error(`${cmd.join(" ")}: no 200 within 15 s: ${err}`);
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
@@ -125,7 +127,7 @@ async function memoryRounds() {
     for (const c of order) {
       const dir = mkdtempSync(join(tmpdir(), "bench-mem-"));
       const s = await start(c.cmd(nextPort, dir), !!c.unix, dir).catch((e) => { console.error(String(e)); return undefined; });
-      if (!s) { rmSync(dir, { recursive: true, force: true }); continue; }
+      if (!s) continue;
       await Bun.sleep(SETTLE_MS);
       const procs = group(s.pgid).map((p) => memoryOf(p.pid)).filter((m): m is Mem => !!m);
       await killGroup(s.pgid);
