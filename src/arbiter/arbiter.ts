@@ -134,7 +134,8 @@ export class Arbiter implements ArbiterView, ControlTarget, MetricsSource {
   private readonly notifier: ServiceNotifier | null;
   /** `performance.now()` when this arbiter started (for `stats()`). */
   private readonly startedAt = performance.now();
-  private readonly control: ControlSocket | null;
+  /** The control socket: null until `control_socket` is set (at start, or by a HUP). */
+  private control: ControlSocket | null;
   /** Set once the loop begins stopping: control commands other than a quick stop are refused. */
   private shuttingDown = false;
   private readonly metrics: MetricsServer | null;
@@ -691,6 +692,12 @@ export class Arbiter implements ArbiterView, ControlTarget, MetricsSource {
         this.control?.setLog(log);
         this.metrics?.setLog(log);
         if (JSON.stringify(this.cfg.bind) !== oldBind) await this.rebind();
+        if (this.control === null && this.cfg.control_socket) {
+          // Set by this HUP: the module is loaded only now.
+          const { ControlSocket } = await import("./control-socket.ts");
+          this.control = new ControlSocket();
+          this.control.serve(this, this.log);
+        }
         await this.control?.reconfigure(this.cfg);
       } catch (e) {
         this.log.error("Reload: the config could not be read, keeping the current one: %s", firstLine(e));

@@ -11,7 +11,6 @@ import { AppLoadError, ConfigError, firstLine, reportFatal } from "../errors.ts"
 import { createLogger } from "../log/load-logger.ts";
 import { PARENT_ARBITER_ENV } from "../env-names.ts";
 import { Arbiter } from "./arbiter.ts";
-import { ControlSocket } from "./control-socket.ts";
 import { preflight } from "./preflight.ts";
 import { tlsStartError } from "./tls-check.ts";
 
@@ -51,13 +50,18 @@ export async function startArbiter(loaded: LoadedConfig, ctx: StartContext): Pro
   }
   // The control socket: a path another live server answers on is one `Error:` line; after USR2
   // the new arbiter waits for the old one to let go of it (src/arbiter/control-socket.ts).
-  const control = new ControlSocket();
-  try {
-    const parent = ctx.env[PARENT_ARBITER_ENV];
-    await control.open(cfg, parent ? Number(parent) : null);
-  } catch (e) {
-    log.close();
-    return reportFatal(e);
+  // Loaded only when set (an idle arbiter without it does not carry the module).
+  let control: import("./control-socket.ts").ControlSocket | undefined;
+  if (cfg.control_socket) {
+    const { ControlSocket } = await import("./control-socket.ts");
+    control = new ControlSocket();
+    try {
+      const parent = ctx.env[PARENT_ARBITER_ENV];
+      await control.open(cfg, parent ? Number(parent) : null);
+    } catch (e) {
+      log.close();
+      return reportFatal(e);
+    }
   }
   // The metrics and health address (metrics_bind), loaded only when set: a taken address is one
   // `Error:` line; after USR2 the new arbiter takes it over from the old one (metrics-server.ts).
@@ -69,7 +73,7 @@ export async function startArbiter(loaded: LoadedConfig, ctx: StartContext): Pro
       const parent = ctx.env[PARENT_ARBITER_ENV];
       await metrics.open(parent ? Number(parent) : null);
     } catch (e) {
-      control.close();
+      control?.close();
       log.close();
       return reportFatal(e);
     }

@@ -104,6 +104,24 @@ describe("control socket across HUP", () => {
   });
 });
 
+describe("control socket set by a HUP", () => {
+  test("a server started without control_socket opens it when a HUP's config sets it", async () => {
+    const sock = join(dir, "hup-late.sock");
+    const config = join(dir, "hup-late.config.json");
+    writeFileSync(config, JSON.stringify({}));
+    const port = await freePort();
+    const s = await startBunicorn(["-c", config, `${FIXTURES}/app.ts`, "-w", "1", "-b", `127.0.0.1:${port}`], { workers: 1 });
+    expect(existsSync(sock)).toBe(false);
+    writeFileSync(config, JSON.stringify({ control_socket: sock }));
+    s.signal("SIGHUP");
+    await s.waitForLog(/Control socket at: /, 10_000);
+    expect((await ctlJson(sock, ["show", "stats"])).pid).toBe(s.pid);
+    expect(statSync(sock).mode & 0o777).toBe(0o600);
+    expect(await s.stop()).toBe(0);
+    expect(existsSync(sock)).toBe(false);
+  });
+});
+
 describe("control socket across USR2", () => {
   test("the new arbiter leaves the old one's socket alone and takes the path over once the old one exits", async () => {
     const sock = join(dir, "usr2.sock");

@@ -52,6 +52,7 @@ const NEVER_IDLE = [
   "src/log/syslog.ts",
   "src/log/statsd.ts",
   "src/arbiter/metrics-server.ts", // metrics_bind unset
+  "src/arbiter/control-socket.ts", // control_socket unset
   "src/arbiter/pidfile.ts",
   "src/arbiter/reloader.ts",
   "src/net/systemd.ts",
