@@ -138,7 +138,8 @@ export class Arbiter implements ArbiterView, ControlTarget, MetricsSource {
   private control: ControlSocket | null;
   /** Set once the loop begins stopping: control commands other than a quick stop are refused. */
   private shuttingDown = false;
-  private readonly metrics: MetricsServer | null;
+  /** The metrics address: null until `metrics_bind` is set (at start, or by a HUP). */
+  private metrics: MetricsServer | null;
   /** `drain_delay` after SIGTERM: still serving, not ready. */
   private draining = false;
 
@@ -699,6 +700,7 @@ export class Arbiter implements ArbiterView, ControlTarget, MetricsSource {
           this.control.serve(this, this.log);
         }
         await this.control?.reconfigure(this.cfg);
+        await this.reconfigureMetrics();
       } catch (e) {
         this.log.error("Reload: the config could not be read, keeping the current one: %s", firstLine(e));
       }
@@ -772,6 +774,35 @@ export class Arbiter implements ArbiterView, ControlTarget, MetricsSource {
       this.log.error("USR2: could not start a new arbiter: %s", firstLine(e));
       if (this.pidfile?.path.endsWith(".oldbin")) this.pidfile.rename(this.pidfile.path.slice(0, -".oldbin".length));
     }
+  }
+
+  /**
+   * HUP: a changed `metrics_bind` moves the metrics address (the totals are kept); unset, it
+   * closes. An address that cannot be had is logged, and the old one is kept.
+   */
+  private async reconfigureMetrics(): Promise<void> {
+    const spec = this.cfg.metrics_bind;
+    const old = this.metrics;
+    if (spec === (old?.spec ?? null)) return;
+    await old?.close();
+    if (spec === null) {
+      this.metrics = null;
+      this.log.info("Metrics address closed");
+      return;
+    }
+    const { MetricsServer } = await import("./metrics-server.ts");
+    for (const next of [new MetricsServer(spec, old?.pool), ...(old ? [new MetricsServer(old.spec, old.pool)] : [])]) {
+      try {
+        await next.open(null);
+      } catch (e) {
+        this.log.error("Reload: %s", firstLine(e));
+        continue;
+      }
+      this.metrics = next;
+      next.attach(this, this.log);
+      return;
+    }
+    this.metrics = null;
   }
 
   /** Stops every worker (graceful or quick), waiting at most `graceful_timeout`, then SIGKILL. */

@@ -40,7 +40,7 @@ function text(status: number, body: string): Response {
 
 export class MetricsServer {
   /** The totals and restart counts, fed by the arbiter as workers exit. */
-  readonly pool = new PoolMetrics();
+  readonly pool: PoolMetrics;
   private readonly address: BindAddress;
   private server: Server<undefined> | null = null;
   private source: MetricsSource | null = null;
@@ -50,7 +50,12 @@ export class MetricsServer {
   private closed = false;
 
   /** `spec` is a valid `metrics_bind` value (checked by the setting's validator). */
-  constructor(readonly spec: string) {
+  constructor(
+    readonly spec: string,
+    /** The totals so far (a HUP that moves the address keeps them). */
+    pool?: PoolMetrics,
+  ) {
+    this.pool = pool ?? new PoolMetrics();
     this.address = parseBind(spec);
   }
 
@@ -92,15 +97,15 @@ export class MetricsServer {
     this.log = log;
   }
 
-  /** Stops answering; removes the unix socket file. */
-  close(): void {
+  /** Stops answering; removes the unix socket file. Resolves once the address is free. */
+  close(): Promise<void> {
     this.closed = true;
     if (this.retry !== null) clearInterval(this.retry);
     this.retry = null;
     const server = this.server;
     this.server = null;
     // Bun removes a unix socket's file when its server stops.
-    void server?.stop(true);
+    return server?.stop(true) ?? Promise.resolve();
   }
 
   private async bind(): Promise<void> {
