@@ -50,8 +50,8 @@ function fieldsLimit(v: number): number {
  * A request's head as `req.headers.toJSON()` gives it: each name (lower-cased) once, with the
  * value `headers.get()` gives (repeated fields joined), `set-cookie` as a list. Read once per
  * request by the fetch wrapper (reuse-port-fetch.ts) for every check before the app: one native
- * call, where a `get()` per name and a pass over `keys()` cost more (docs/design.md, "The
- * reuse-port hot path"). Its own properties only: a header named `__proto__` is one of them.
+ * call instead of a `get()` per name and a pass over `keys()` (docs/design.md, "The reuse-port
+ * hot path"). Its own properties only: a header named `__proto__` is one of them.
  */
 export type Head = Readonly<Record<string, string | readonly string[] | undefined>>;
 

@@ -90,7 +90,7 @@ export function reusePortFetch(
         // Bun sends `Bun.file(p).slice(a, b)` as a 206 `bytes a-b/*` while the Response's headers
         // were never made; made, it is a 200 with the slice's bytes, as in the engine (design.md).
         void res.headers;
-        pending.add(req, server);
+        pending.add(req, server, res);
       }
       return res;
     }

@@ -14,7 +14,12 @@
  *   response has gone out (and the client may have sent its next request), the address while it
  *   is being sent (measured over HTTP/1.1 and HTTP/2, for in-memory, file and streamed bodies).
  *   `server.timeout(req, s)` after that point changes nothing, so a finished response is never
- *   re-armed, and the connection's next request re-arms the timer itself.
+ *   re-armed, and the connection's next request re-arms the timer itself;
+ * - only a stream is kept that way: the first sweep that finds a response still going out asks
+ *   `Bun.inspect` once whether a stream feeds it (a few tens of µs, for responses that last over
+ *   a second only). A file or a Blob is dropped then: Bun's writes set the timer again while the
+ *   client reads, so only a client that stopped reading is cut, 4-8 s later, as before this
+ *   sweep existed (a stream that stalls waits, as the app may pause it).
  *
  * An idle connection after such a response is closed when the last re-arm runs out: no sooner
  * than `keepalive` after the response ended (it was re-armed at most a second before the end,
@@ -37,17 +42,39 @@ export function pendingTimeout(keepalive: number): number {
   return Math.min(252, ticks * 4);
 }
 
+/** How `Bun.inspect` ends for a Response whose body Bun took natively (a file, a Blob, a Blob's stream, a `fetch()` body). */
+const NATIVE_BODY_END = "bodyUsed: true\n}";
+
+/**
+ * Whether the body of `res`, which Bun is sending, is a stream that JavaScript (or a process's
+ * pipe) feeds, so that it may pause for longer than the idle timer: `Bun.inspect` shows its
+ * `ReadableStream` then (measured on Bun 1.4.4, after the handoff: a JavaScript stream and a
+ * `Bun.spawn` stdout show it; a file, a Blob and a Blob's stream show `bodyUsed: true` and no
+ * body). Anything else is taken for a stream too: never cut is the safe side.
+ */
+function fedByStream(res: Response): boolean {
+  return !Bun.inspect(res, { depth: 0 }).endsWith(NATIVE_BODY_END);
+}
+
+interface Pending {
+  server: Server<unknown>;
+  res: Response;
+  /** Known to be a stream (re-armed until it ends); false until the first sweep that finds it in progress tells. */
+  stream: boolean;
+}
+
 /** A worker's (or gthread thread's) responses in progress on its Bun.serve servers. */
 export class PendingResponses {
-  private readonly requests = new Map<Request, Server<unknown>>();
+  private readonly requests = new Map<Request, Pending>();
   private timer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly seconds: number) {}
 
-  /** `req`'s response goes to Bun now: keep its connection's timer off until it has gone out. */
-  add(req: Request, server: Server<unknown>): void {
+  /** `req`'s response `res` goes to Bun now: keep its connection's timer off until it has gone out. */
+  add(req: Request, server: Server<unknown>, res: Response): void {
     server.timeout(req, this.seconds);
-    this.requests.set(req, server);
+    // A `fetch()` Response's body is a stream however Bun shows it (it has a url).
+    this.requests.set(req, { server, res, stream: res.url !== "" });
     if (this.timer === null) {
       this.timer = setInterval(() => this.sweep(), SWEEP_MS);
       this.timer.unref();
@@ -66,10 +93,13 @@ export class PendingResponses {
       this.timer = null;
       return;
     }
-    for (const [req, server] of this.requests) {
+    for (const [req, p] of this.requests) {
       try {
-        if (server.requestIP(req) === null) this.requests.delete(req);
-        else server.timeout(req, this.seconds);
+        if (p.server.requestIP(req) === null) this.requests.delete(req);
+        else if (p.stream || (p.stream = fedByStream(p.res))) p.server.timeout(req, this.seconds);
+        // A file or a Blob still going out after a second: Bun's writes set the timer again as the
+        // client reads, so it is left to it, and a client that stopped reading is cut, as before.
+        else this.requests.delete(req);
       } catch {
         // The server has stopped.
         this.requests.delete(req);

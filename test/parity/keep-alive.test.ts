@@ -8,8 +8,10 @@
 // returned at once that pauses for longer than the idle timer. The cases run side by side on the
 // mode's one server.
 import { expect, test } from "bun:test";
-import { ROOT } from "../support/harness.ts";
+import { connect } from "node:net";
+import { ROOT, waitFor } from "../support/harness.ts";
 import { parseAll } from "../support/http-client.ts";
+import { BIG_FILE_BYTES } from "./fixtures/sync-app.ts";
 import { forEachMode } from "./modes.ts";
 
 /** app.ts, plus `/sync/*` routes whose Response exists when `fetch` returns. */
@@ -20,7 +22,7 @@ const SLACK_S = 8;
 /** Leeway for a loaded machine on top of that. */
 const LEEWAY_S = 1.5;
 
-forEachMode("keep-alive and streaming, default settings", { app: SYNC_APP }, (srv) => {
+forEachMode("keep-alive and streaming, default settings", { app: SYNC_APP }, (srv, mode) => {
   test.concurrent(
     "a connection sending a request every 0.7 s for 9 s loses none",
     async () => {
@@ -76,6 +78,33 @@ forEachMode("keep-alive and streaming, default settings", { app: SYNC_APP }, (sr
       }
     },
     20_000,
+  );
+
+  test.concurrent(
+    mode.listen === "reuse-port"
+      ? "a client that stops reading a 16 MiB file is cut by Bun's idle timer (4-8 s; README's mode table)"
+      : "a client that stops reading a 16 MiB file for 9.5 s still gets all of it (the engine cuts after 60 s without progress)",
+    async () => {
+      const s = srv();
+      const sock = s.mode.unix ? connect({ path: s.socketPath }) : connect({ port: s.port, host: "127.0.0.1" });
+      sock.pause();
+      let bytes = 0;
+      let closed = false;
+      sock.on("data", (d: Buffer) => (bytes += d.length));
+      sock.on("close", () => (closed = true));
+      sock.on("error", () => {});
+      sock.write("GET /sync/big-file HTTP/1.1\r\nHost: x\r\n\r\n");
+      await Bun.sleep(9500);
+      sock.resume();
+      try {
+        await waitFor("the whole body or a close", () => closed || bytes > BIG_FILE_BYTES, 10_000, 20);
+        if (mode.listen === "reuse-port") expect({ closed, whole: bytes > BIG_FILE_BYTES }).toEqual({ closed: true, whole: false });
+        else expect({ closed, whole: bytes > BIG_FILE_BYTES }).toEqual({ closed: false, whole: true });
+      } finally {
+        sock.destroy();
+      }
+    },
+    25_000,
   );
 
   test.concurrent(

@@ -45,7 +45,7 @@ test("a response is kept while Bun sends it and dropped once it is out: a file a
                 },
               }),
             );
-      pending.add(req, srv);
+      pending.add(req, srv, res);
       return res;
     },
   });
