@@ -18,9 +18,10 @@
  * after a keep-alive load (wrk -c64 for 2 s, or bench/lib/loadgen.ts when wrk is missing),
  * minus the same for N = 1, divided by N - 1: what one more thread costs.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { group, killGroup } from "./lib/process-group.ts";
 
 const BENCH = dirname(import.meta.path);
 const ROOT = resolve(BENCH, "..");
@@ -44,20 +45,6 @@ const contenders: Contender[] = [
   { id: "gthread", label: "bunicorn -w 1 -k gthread --threads 2", cmd: (p) => bunicorn("-w", "1", "-k", "gthread", "--threads", "2", "-b", `127.0.0.1:${p}`) },
 ];
 
-interface Proc { pid: number; pgid: number; state: string }
-function processes(): Proc[] {
-  const out: Proc[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.push({ pid: Number(d), state: f[0]!, pgid: Number(f[2]) });
-    } catch { /* gone */ }
-  }
-  return out;
-}
-const group = (pgid: number) => processes().filter((p) => p.pgid === pgid && p.state !== "Z");
 
 interface Mem { role: string; rss: number; pss: number }
 function role(pid: number): string {
@@ -87,14 +74,6 @@ async function answers(port: number, unix?: string): Promise<boolean> {
   } catch { return false; }
 }
 
-async function killGroup(pgid: number) {
-  try { process.kill(-pgid, "SIGTERM"); } catch { /* none left */ }
-  for (let i = 0; i < 60 && group(pgid).length; i++) await Bun.sleep(50);
-  if (group(pgid).length) {
-    try { process.kill(-pgid, "SIGKILL"); } catch { /* none left */ }
-    for (let i = 0; i < 40 && group(pgid).length; i++) await Bun.sleep(50);
-  }
-}
 
 interface Started { pgid: number; port: number; unix?: string; cold: number; dir: string }
 let nextPort = 28700;

@@ -7,9 +7,10 @@
  * sockets), and killed with its whole process group. Every figure is also divided by raw
  * Bun.serve's figure from the same round; the table shows medians over the rounds.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { group, killGroup } from "./process-group.ts";
 
 const BENCH = resolve(dirname(import.meta.path), "..");
 const ROOT = resolve(BENCH, "..");
@@ -166,22 +167,6 @@ const contenders: Contender[] = [
 // ---------------------------------------------------------------------------------------------
 // Process groups
 
-interface Proc { pid: number; pgid: number; state: string }
-
-function processes(): Proc[] {
-  const out: Proc[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.push({ pid: Number(d), state: f[0]!, pgid: Number(f[2]) });
-    } catch { /* gone */ }
-  }
-  return out;
-}
-const group = (pgid: number) => processes().filter((p) => p.pgid === pgid && p.state !== "Z");
-
 /** RSS and PSS in MiB summed over the live processes of a group. */
 function groupMemory(pgid: number): { rss: number; pss: number; procs: number } {
   let rss = 0, pss = 0, procs = 0;
@@ -210,14 +195,6 @@ function groupCpuUs(pgid: number): number {
 }
 const CLK_TCK = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
 
-async function killGroup(pgid: number) {
-  try { process.kill(-pgid, "SIGTERM"); } catch { /* none left */ }
-  for (let i = 0; i < 60 && group(pgid).length; i++) await Bun.sleep(50);
-  if (group(pgid).length) {
-    try { process.kill(-pgid, "SIGKILL"); } catch { /* none left */ }
-    for (let i = 0; i < 40 && group(pgid).length; i++) await Bun.sleep(50);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Measurements
