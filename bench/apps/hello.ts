@@ -2,22 +2,29 @@
  * The benchmark app, served by every Bun contender (raw Bun.serve and bunicorn):
  *
  *   GET  /        13 bytes, "Hello, World!"
- *   GET  /static  a 1 MB file through Bun.file (BENCH_STATIC_FILE, or a file generated here
- *                 in a temp dir when that variable is unset)
+ *   GET  /static  a 1 MB file through Bun.file (BENCH_STATIC_FILE, or one file in the temp
+ *                 directory, written once and shared by every process that loads this app)
  *   POST /echo    the request body, echoed back
  *
  * The route check is a few string comparisons so that the hello path costs the same in every
  * contender; the Node and Python apps route the same way.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 function staticFile(): string {
   const given = process.env.BENCH_STATIC_FILE;
   if (given) return given;
-  const path = join(mkdtempSync(join(tmpdir(), "bench-static-")), "1mb.bin");
-  writeFileSync(path, Buffer.alloc(1 << 20, "x"));
+  // One fixed path, not a temp dir per process: every worker and bench run loads this module, and
+  // a directory each left 1 MB behind per start. Written under a unique name and renamed, so a
+  // process never serves a half-written file.
+  const path = join(tmpdir(), `bunicorn-bench-1mb-${process.getuid?.() ?? 0}.bin`);
+  if (statSync(path, { throwIfNoEntry: false })?.size !== 1 << 20) {
+    const part = `${path}.${process.pid}`;
+    writeFileSync(part, Buffer.alloc(1 << 20, "x"));
+    renameSync(part, path);
+  }
   return path;
 }
 
