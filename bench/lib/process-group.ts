@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 
-export interface Proc { pid: number; pgid: number; state: string }
+export interface Proc { pid: number; ppid: number; pgid: number; state: string }
 
 /** Every process on the machine, with its group and state. */
 export function processes(): Proc[] {
@@ -15,11 +15,14 @@ export function processes(): Proc[] {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, "utf8");
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      out.push({ pid: Number(d), state: f[0]!, pgid: Number(f[2]) });
+      out.push({ pid: Number(d), state: f[0]!, ppid: Number(f[1]), pgid: Number(f[2]) });
     } catch { /* gone */ }
   }
   return out;
 }
+
+/** The pids whose parent is `ppid`. */
+export const children = (ppid: number): number[] => processes().filter((p) => p.ppid === ppid).map((p) => p.pid);
 
 /** The live (not zombie) members of process group `pgid`. */
 export const group = (pgid: number): Proc[] => processes().filter((p) => p.pgid === pgid && p.state !== "Z");

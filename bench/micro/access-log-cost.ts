@@ -14,9 +14,10 @@
  * `ALOG_X` (for experiment copies of the tree that switch steps off by it).
  * `--format F` sets `--access-logformat` (default: the default format).
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { children } from "../lib/process-group.ts";
 
 const args = process.argv.slice(2);
 const trees: Record<string, string> = { new: resolve(import.meta.dir, "../..") };
@@ -42,18 +43,6 @@ function cpuTicks(pid: number): [number, number] {
   const s = readFileSync(`/proc/${pid}/stat`, "utf8");
   const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
   return [Number(f[11]), Number(f[12])];
-}
-function children(ppid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const s = readFileSync(`/proc/${d}/stat`, "utf8");
-      const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
-      if (Number(f[1]) === ppid) out.push(Number(d));
-    } catch {}
-  }
-  return out;
 }
 function comm(pid: number): string {
   try {

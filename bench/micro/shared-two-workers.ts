@@ -19,6 +19,7 @@
  */
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { children } from "../lib/process-group.ts";
 
 const argv = process.argv.slice(2);
 const opt = (name: string) => argv.includes(name);
@@ -58,18 +59,6 @@ const threads = (pid: number): Map<string, number> => {
     } catch {}
   }
   return m;
-};
-const children = (ppid: number): number[] => {
-  const out: number[] = [];
-  for (const d of readdirSync("/proc")) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const f = readFileSync(`/proc/${d}/stat`, "latin1");
-      const rest = f.slice(f.lastIndexOf(")") + 2).split(" ");
-      if (Number(rest[1]) === ppid) out.push(Number(d));
-    } catch {}
-  }
-  return out;
 };
 const connsByPid = (port: number): Record<string, number> => {
   const out = Bun.spawnSync(["ss", "-tnpH", "state", "established", `( sport = :${port} )`]).stdout.toString();
